@@ -1,0 +1,25 @@
+# Freestanding compilation of the image (kernel layers + app).
+set(SKIFF_IMAGE_CXX_FLAGS
+  -ffreestanding -fno-exceptions -fno-rtti -fno-asynchronous-unwind-tables
+  -fno-pic -fno-pie -mno-red-zone -mcmodel=small -fno-stack-protector
+  -fno-omit-frame-pointer -fno-plt -fcf-protection=none -mno-tls-direct-seg-refs
+  -Wall -Wextra -Wno-unused-parameter
+  $<$<COMPILE_LANGUAGE:CXX>:-fno-use-cxa-atexit -Wno-missing-field-initializers>)
+set(SKIFF_IMAGE_LINK_SCRIPT ${SKIFF_ROOT}/arch/x86_64/image.ld)
+
+# skiff_app_image(<name> SOURCES <files...>)
+# Builds ${SKIFF_IMAGE_DIR}/<name>.elf: the kernel plus the app's main().
+function(skiff_app_image name)
+  cmake_parse_arguments(APP "" "" "SOURCES" ${ARGN})
+  add_executable(${name}.elf ${APP_SOURCES})
+  target_compile_options(${name}.elf PRIVATE ${SKIFF_IMAGE_CXX_FLAGS})
+  target_include_directories(${name}.elf PRIVATE ${SKIFF_ROOT} ${SKIFF_ROOT}/api)
+  target_link_options(${name}.elf PRIVATE
+    -nostdlib -static -no-pie -Wl,-T,${SKIFF_IMAGE_LINK_SCRIPT}
+    -Wl,--build-id=none -Wl,-z,max-page-size=0x1000 -Wl,-z,noexecstack -Wl,--gc-sections)
+  # Whole-archive so entry points and hardware tables are never dropped.
+  target_link_libraries(${name}.elf PRIVATE -Wl,--whole-archive skiff_kernel -Wl,--no-whole-archive gcc)
+  set_target_properties(${name}.elf PROPERTIES
+    RUNTIME_OUTPUT_DIRECTORY ${SKIFF_IMAGE_DIR}
+    LINK_DEPENDS ${SKIFF_IMAGE_LINK_SCRIPT})
+endfunction()
