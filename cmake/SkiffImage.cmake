@@ -11,7 +11,10 @@ set(SKIFF_IMAGE_LINK_SCRIPT ${SKIFF_ROOT}/arch/x86_64/image.ld)
 # Builds ${SKIFF_IMAGE_DIR}/<name>.elf: the kernel plus the app's main().
 function(skiff_app_image name)
   cmake_parse_arguments(APP "" "" "SOURCES" ${ARGN})
-  add_executable(${name}.elf ${APP_SOURCES})
+  # The kernel is shared by all apps; the app's name (argv[0]) comes with it.
+  set(app_name_source ${CMAKE_CURRENT_BINARY_DIR}/${name}_app_name.cpp)
+  file(WRITE ${app_name_source} "extern \"C\" const char skiff_app_name[] = \"${name}\";\n")
+  add_executable(${name}.elf ${APP_SOURCES} ${app_name_source})
   target_compile_options(${name}.elf PRIVATE ${SKIFF_IMAGE_CXX_FLAGS})
   target_include_directories(${name}.elf PRIVATE ${SKIFF_ROOT} ${SKIFF_ROOT}/api)
   target_link_options(${name}.elf PRIVATE

@@ -1,31 +1,141 @@
+// From BootInfo to the application's main(), and from its return value to
+// power-off.
 #include "arch/x86_64/arch.h"
+#include "firmware/platform.h"
 #include "kernel/boot_info.h"
+#include "kernel/clock.h"
+#include "kernel/cmdline.h"
 #include "kernel/console.h"
 #include "kernel/kernel.h"
+#include "kernel/memory.h"
 #include "lib/log.h"
 
 #include <skiff/system.h>
 
+#include <cstring>
+
+extern "C" void (*__init_array_start[])();
+extern "C" void (*__init_array_end[])();
+extern "C" const char skiff_app_name[];
+
 namespace skiff {
 
 namespace {
+
 const BootInfo* g_boot;
+// Constructed on first use: kernel objects must not depend on static
+// constructors, which run only once memory is up (for the app's sake).
+CommandLine& command_line()
+{
+    static CommandLine instance;
+    return instance;
 }
+PlatformInfo g_platform;
+bool g_platform_known = false;
+
+void apply_log_level(const CommandLine& command_line)
+{
+    size_t level = command_line.get_choice("loglevel", { "error", "warn", "info", "debug" }, size_t(log::Level::Warn));
+    log::set_level(static_cast<log::Level>(level));
+}
+
+Result<uint64_t> allocate_table_page()
+{
+    uint64_t address = TRY(memory::pages().allocate());
+    std::memset(reinterpret_cast<void*>(address), 0, PageAllocator::page_size);
+    return address;
+}
+
+void discover_platform(const BootInfo& boot_info)
+{
+    std::span<const uint8_t> rsdp_copy { boot_info.acpi_rsdp_copy.data(), boot_info.acpi_rsdp_copy_length };
+    auto platform = skiff::discover_platform(memory::firmware_memory(), boot_info.acpi_rsdp, boot_info.mp_floating_pointer, rsdp_copy);
+    if (platform.is_error()) {
+        log::warn("platform: neither ACPI nor an MP table describes this machine; running on the boot CPU only");
+        return;
+    }
+    g_platform = *platform;
+    g_platform_known = true;
+    if (log::enabled(log::Level::Info))
+        log_platform(g_platform);
+}
+
+// Cycle-counter checkpoints through boot, printed with `boottime`.
+struct Checkpoint {
+    const char* name;
+    uint64_t counter;
+};
+Checkpoint g_checkpoints[12];
+size_t g_checkpoint_count = 0;
+void checkpoint(const char* name)
+{
+    if (g_checkpoint_count < 12)
+        g_checkpoints[g_checkpoint_count++] = { name, arch::read_cycle_counter() };
+}
+
+void run_static_constructors()
+{
+    for (auto* constructor = __init_array_start; constructor != __init_array_end; ++constructor)
+        (*constructor)();
+}
+
+} // namespace
 
 SystemInfo system_info()
 {
-    return { boot_protocol_name(g_boot->protocol), 1, 0, 0 };
+    unsigned cpus = g_platform_known && g_platform.cpu_count > 0 ? unsigned(g_platform.cpu_count) : 1;
+    return { boot_protocol_name(g_boot->protocol), cpus, memory::usable_bytes(), memory::ram_bytes() };
 }
 
 [[noreturn]] void kernel_main(const BootInfo& boot_info)
 {
     g_boot = &boot_info;
+    checkpoint("kernel_main");
+    CommandLine& g_command_line = command_line();
+    g_command_line.parse(boot_info.command_line_view());
+    apply_log_level(g_command_line);
     log::info("boot: entered through {}, command line '{}'", boot_protocol_name(boot_info.protocol), boot_info.command_line_view());
-    for (size_t i = 0; i < boot_info.memory_range_count; ++i)
-        log::info("boot: memory {:#x}-{:#x} type {}", boot_info.memory_map[i].base, boot_info.memory_map[i].end(), int(boot_info.memory_map[i].type));
-    static char name[] = "hello";
-    static char* argv[] = { name, nullptr };
-    int status = main(1, argv);
+    if (boot_info.command_line_truncated)
+        log::warn("boot: the command line was longer than {} bytes and was truncated", BootInfo::max_command_line);
+    if (boot_info.memory_map_truncated)
+        log::warn("boot: the memory map had more than {} entries; the rest is ignored", BootInfo::max_memory_ranges);
+
+    if (memory::init(boot_info, g_command_line.get_bool("heap_debug", false)).is_error()) {
+        console::print("skiff: not enough memory to run (or no usable memory map)");
+        arch::power_off(exit_status::out_of_memory);
+    }
+    checkpoint("memory");
+    memory::preserve_null_page();
+    if (auto result = arch::cpu_init(memory::boot_mapped_ranges(), allocate_table_page); result.is_error()) {
+        console::print("skiff: cannot build the kernel page tables: {}", error_name(result.error()));
+        arch::power_off(exit_status::out_of_memory);
+    }
+
+    checkpoint("paging");
+    discover_platform(boot_info);
+    checkpoint("platform");
+    arch::set_power_control(g_platform_known ? &g_platform : nullptr);
+    if (auto result = arch::interrupts_init(g_platform_known ? &g_platform : nullptr); result.is_error()) {
+        console::print("skiff: cannot set up interrupts: {}", error_name(result.error()));
+        arch::power_off(exit_status::kernel_failure);
+    }
+    checkpoint("interrupts");
+    clock::init(g_command_line.get_uint("tsc_khz", 0), boot_info.entry_tsc);
+    checkpoint("clock");
+    arch::enable_interrupts();
+    run_static_constructors();
+
+    g_command_line.set_program_name(skiff_app_name);
+    if (g_command_line.has_flag("boottime")) {
+        uint64_t main_tsc = arch::read_cycle_counter();
+        uint64_t previous = boot_info.entry_tsc;
+        for (size_t i = 0; i < g_checkpoint_count; ++i) {
+            console::print("skiff: boottime   {:<12} +{}", g_checkpoints[i].name, g_checkpoints[i].counter - previous);
+            previous = g_checkpoints[i].counter;
+        }
+        console::print("skiff: boottime entry_tsc={} main_tsc={} delta={}", boot_info.entry_tsc, main_tsc, main_tsc - boot_info.entry_tsc);
+    }
+    int status = main(g_command_line.argc(), g_command_line.argv());
     arch::power_off(status);
 }
 

@@ -4,7 +4,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
+
+#include "kernel/boot_info.h"
+#include "lib/result.h"
 
 namespace skiff {
 struct BootInfo;
@@ -17,14 +21,36 @@ namespace skiff::arch {
 void console_init();
 void console_write(std::string_view text);
 
-// CPU state: GDT/TSS/IDT for the boot CPU, then paging over all RAM.
-void cpu_init();
+// The boot CPU's descriptor tables, then Skiff's own page tables: every
+// range of the memory map identity-mapped write-back and non-executable, the
+// image's text executable and read-only, its rodata read-only, the null page
+// absent. Page-table pages come from `allocate_table_page` (zeroed).
+Result<void> cpu_init(std::span<const MemoryRange> memory_map, Result<uint64_t> (*allocate_table_page)());
 
-// Interrupt controllers and the clock, once the platform tables are known.
-void interrupts_init(const PlatformInfo* platform);
+// Local APIC, legacy PIC masked, IOAPICs from the platform description
+// (null when the firmware described none).
+Result<void> interrupts_init(const PlatformInfo* platform);
 void enable_interrupts();
+// Maps device registers (uncached) and returns their address.
+Result<void*> map_device_memory(uint64_t physical, uint64_t size);
 
+// The cycle counter (TSC) and its rate. The fast sources (kvmclock, the
+// Hyper-V frequency MSR, CPUID 0x15/0x16) answer at once; measuring against
+// the PIT takes about 10 ms and is only done when a rate is first needed.
+struct CounterRate {
+    uint64_t hz;
+    std::string_view source;
+};
 uint64_t read_cycle_counter();
+bool cycle_counter_rate_fast(CounterRate& rate);
+bool cycle_counter_rate_measured(CounterRate& rate);
+
+// The per-CPU one-shot timer, in cycle-counter units.
+void timer_init(void (*expired)());
+void timer_arm(uint64_t deadline, uint64_t now, uint64_t hz);
+void timer_disarm();
+// Enables interrupts and waits for one (sti; hlt).
+void wait_for_interrupt();
 
 // Walks saved frame pointers from `frame` and prints return addresses.
 void print_backtrace(uint64_t frame_pointer);

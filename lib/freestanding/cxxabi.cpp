@@ -51,3 +51,18 @@ void __cxa_guard_abort(uint64_t* guard)
 }
 
 } // extern "C"
+
+// libstdc++'s header-only parts report misuse (string_view::substr out of
+// range, optional::value() when empty) through these; without exceptions
+// that is a bug in Skiff, so it is fatal.
+extern "C" [[noreturn]] void abort() { skiff::cxxabi_fatal("abort() called"); }
+
+namespace std {
+[[noreturn]] void __throw_out_of_range_fmt(const char*, ...) { skiff::cxxabi_fatal("std: index out of range"); }
+[[noreturn]] void __throw_out_of_range(const char*) { skiff::cxxabi_fatal("std: index out of range"); }
+[[noreturn]] void __throw_length_error(const char*) { skiff::cxxabi_fatal("std: length error"); }
+[[noreturn]] void __throw_logic_error(const char*) { skiff::cxxabi_fatal("std: logic error"); }
+[[noreturn]] void __throw_invalid_argument(const char*) { skiff::cxxabi_fatal("std: invalid argument"); }
+[[noreturn]] void __throw_bad_alloc() { skiff::cxxabi_fatal("std: bad alloc"); }
+[[noreturn]] void __throw_bad_array_new_length() { skiff::cxxabi_fatal("std: bad array new length"); }
+} // namespace std

@@ -1,0 +1,35 @@
+// Local APIC (x2APIC when the CPU has it, else xAPIC registers) and IOAPIC.
+#pragma once
+
+#include "lib/result.h"
+
+#include <cstdint>
+
+namespace skiff {
+struct PlatformInfo;
+}
+
+namespace skiff::x86 {
+
+Result<void> lapic_init(uint64_t mmio_base);
+uint32_t lapic_id();
+bool lapic_x2apic_mode();
+bool lapic_has_tsc_deadline();
+
+// One-shot timer. With TSC-deadline the argument is a TSC value; otherwise
+// it is converted through the calibrated APIC timer rate.
+void lapic_timer_init(uint8_t vector);
+void lapic_timer_arm_tsc(uint64_t tsc_deadline, uint64_t tsc_now, uint64_t tsc_hz);
+void lapic_timer_disarm();
+
+// Masks the legacy 8259 pair so only the APICs deliver interrupts.
+void legacy_pic_disable();
+
+Result<void> ioapic_init(const PlatformInfo& platform);
+// Routes an ISA IRQ (0-15, honouring interrupt source overrides) or a GSI to
+// a vector on the boot CPU, unmasked.
+Result<void> ioapic_route_isa_irq(uint8_t irq, uint8_t vector);
+Result<void> ioapic_route_gsi(uint32_t gsi, uint8_t vector, bool level_triggered, bool active_low);
+Result<void> ioapic_mask_gsi(uint32_t gsi);
+
+} // namespace skiff::x86

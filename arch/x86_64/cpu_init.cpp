@@ -1,0 +1,61 @@
+#include "arch/x86_64/apic.h"
+#include "arch/x86_64/arch.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/interrupts.h"
+#include "arch/x86_64/paging.h"
+#include "firmware/platform.h"
+#include "lib/log.h"
+
+extern "C" char __text_start[], __text_end[], __rodata_start[], __rodata_end[], __data_start[], __image_end[];
+
+namespace skiff::arch {
+
+namespace {
+constexpr uint64_t page = 4096;
+constexpr uint64_t low_memory_end = 1ull << 20;
+uint64_t address_of(const char* symbol) { return reinterpret_cast<uint64_t>(symbol); }
+} // namespace
+
+Result<void> cpu_init(std::span<const MemoryRange> memory_map, Result<uint64_t> (*allocate_table_page)())
+{
+    x86::load_descriptor_tables();
+    x86::enable_nx_if_supported();
+
+    x86::AddressSpace& space = x86::kernel_address_space();
+    TRY(space.init(allocate_table_page));
+    constexpr x86::PageFlags data { true, false, x86::Cache::WriteBack };
+    for (const MemoryRange& range : memory_map) {
+        uint64_t start = range.base & ~(page - 1);
+        uint64_t end = (range.end() + page - 1) & ~(page - 1);
+        if (end > start)
+            TRY(space.identity_map(start, end - start, data));
+    }
+    // Low memory holds firmware tables, the BIOS data area and later the AP
+    // trampoline, whatever the memory map says about it.
+    TRY(space.identity_map(page, low_memory_end - page, data));
+    TRY(space.identity_map(address_of(__text_start), address_of(__text_end) - address_of(__text_start), { false, true, x86::Cache::WriteBack }));
+    TRY(space.identity_map(address_of(__rodata_start), address_of(__rodata_end) - address_of(__rodata_start), { false, false, x86::Cache::WriteBack }));
+    TRY(space.identity_map(address_of(__data_start), address_of(__image_end) - address_of(__data_start), data));
+    // Null-pointer dereferences fault from here on.
+    TRY(space.unmap(0, page));
+    space.activate();
+    return ok();
+}
+
+Result<void> interrupts_init(const PlatformInfo* platform)
+{
+    x86::legacy_pic_disable();
+    TRY(x86::lapic_init(platform ? platform->local_apic_address : 0));
+    if (platform && platform->ioapic_count > 0) {
+        auto routed = x86::ioapic_init(*platform);
+        if (routed.is_error())
+            log::warn("interrupts: no usable IOAPIC; device interrupts unavailable");
+    }
+    return ok();
+}
+
+void enable_interrupts() { x86::sti(); }
+
+Result<void*> map_device_memory(uint64_t physical, uint64_t size) { return x86::map_mmio(physical, size); }
+
+} // namespace skiff::arch

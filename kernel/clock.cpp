@@ -1,0 +1,164 @@
+#include "kernel/clock.h"
+
+#include "arch/x86_64/arch.h"
+#include "kernel/boot_info.h"
+#include "lib/log.h"
+#include "lib/spinlock.h"
+
+#include <atomic>
+
+namespace skiff::clock {
+
+namespace {
+
+std::atomic<uint64_t> g_hz { 0 };
+std::string_view g_source = "none";
+uint64_t g_origin = 0; // counter value at the boot entry
+SpinLock g_rate_lock;
+
+IrqSpinLock g_timer_lock;
+Timer* g_timers = nullptr; // sorted by deadline
+
+uint64_t rate()
+{
+    uint64_t hz = g_hz.load(std::memory_order_acquire);
+    if (hz != 0) [[likely]]
+        return hz;
+    LockGuard guard(g_rate_lock);
+    hz = g_hz.load(std::memory_order_acquire);
+    if (hz != 0)
+        return hz;
+    arch::CounterRate measured {};
+    if (arch::cycle_counter_rate_measured(measured)) {
+        g_source = measured.source;
+        hz = measured.hz;
+    } else {
+        // Keep time running at a plausible rate rather than stop the system.
+        log::error("clock: no way to learn the TSC rate; assuming 1 GHz (times will be wrong)");
+        g_source = "assumed";
+        hz = 1000000000ull;
+    }
+    log::info("clock: TSC at {} kHz (source: {})", hz / 1000, g_source);
+    g_hz.store(hz, std::memory_order_release);
+    return hz;
+}
+
+void program_hardware_locked()
+{
+    if (g_timers)
+        arch::timer_arm(g_timers->deadline, arch::read_cycle_counter(), rate());
+    else
+        arch::timer_disarm();
+}
+
+void timer_expired()
+{
+    for (;;) {
+        Timer* due = nullptr;
+        {
+            LockGuard guard(g_timer_lock);
+            uint64_t now = arch::read_cycle_counter();
+            if (g_timers && g_timers->deadline <= now) {
+                due = g_timers;
+                g_timers = due->next;
+                due->armed = false;
+                due->next = nullptr;
+            } else {
+                program_hardware_locked();
+                return;
+            }
+        }
+        due->callback(due->context);
+    }
+}
+
+void unlink_locked(Timer& timer)
+{
+    for (Timer** link = &g_timers; *link; link = &(*link)->next) {
+        if (*link == &timer) {
+            *link = timer.next;
+            break;
+        }
+    }
+    timer.next = nullptr;
+    timer.armed = false;
+}
+
+} // namespace
+
+void init(uint64_t forced_khz, uint64_t origin_counter)
+{
+    g_origin = origin_counter;
+    arch::CounterRate fast {};
+    if (forced_khz != 0) {
+        g_source = "tsc_khz=";
+        g_hz.store(forced_khz * 1000, std::memory_order_release);
+    } else if (arch::cycle_counter_rate_fast(fast)) {
+        g_source = fast.source;
+        g_hz.store(fast.hz, std::memory_order_release);
+    }
+    arch::timer_init(timer_expired);
+}
+
+uint64_t counter_hz() { return rate(); }
+std::string_view rate_source()
+{
+    rate();
+    return g_source;
+}
+
+uint64_t counter_to_ns(uint64_t counter) { return uint64_t((unsigned __int128)counter * 1000000000ull / rate()); }
+uint64_t ns_to_counter(uint64_t ns) { return uint64_t((unsigned __int128)ns * rate() / 1000000000ull); }
+
+uint64_t now_ns()
+{
+    uint64_t hz = rate();
+    uint64_t elapsed = arch::read_cycle_counter() - g_origin;
+    return uint64_t((unsigned __int128)elapsed * 1000000000ull / hz);
+}
+
+void timer_start(Timer& timer, uint64_t deadline_ns, void (*callback)(void*), void* context)
+{
+    uint64_t deadline = g_origin + ns_to_counter(deadline_ns);
+    LockGuard guard(g_timer_lock);
+    if (timer.armed)
+        unlink_locked(timer);
+    timer.deadline = deadline;
+    timer.callback = callback;
+    timer.context = context;
+    timer.armed = true;
+    Timer** link = &g_timers;
+    while (*link && (*link)->deadline <= deadline)
+        link = &(*link)->next;
+    timer.next = *link;
+    *link = &timer;
+    if (g_timers == &timer)
+        program_hardware_locked();
+}
+
+bool timer_cancel(Timer& timer)
+{
+    LockGuard guard(g_timer_lock);
+    if (!timer.armed)
+        return false;
+    bool was_first = g_timers == &timer;
+    unlink_locked(timer);
+    if (was_first)
+        program_hardware_locked();
+    return true;
+}
+
+void sleep_ns(uint64_t ns)
+{
+    std::atomic<bool> woken { false };
+    Timer timer {};
+    uint64_t deadline = now_ns() + ns;
+    timer_start(timer, deadline, [](void* flag) { static_cast<std::atomic<bool>*>(flag)->store(true); }, &woken);
+    // Interrupts stay enabled while halted; the timer (or any other
+    // interrupt) wakes us and we re-check.
+    while (!woken.load() && now_ns() < deadline)
+        arch::wait_for_interrupt();
+    timer_cancel(timer);
+}
+
+} // namespace skiff::clock

@@ -1,0 +1,39 @@
+// Monotonic time from the TSC, one-shot timers and sleep.
+//
+// The rate comes from a fast source when the hypervisor or CPU states it; on
+// TCG and bare PIT machines it is measured against the PIT the first time
+// time is needed, so booting never waits for a calibration.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace skiff::clock {
+
+// Picks the rate source; never waits. `forced_khz` != 0 overrides (tsc_khz=).
+void init(uint64_t forced_khz, uint64_t origin_counter);
+// Nanoseconds since the boot entry's first instruction.
+uint64_t now_ns();
+uint64_t counter_hz();
+std::string_view rate_source();
+uint64_t ns_to_counter(uint64_t ns);
+uint64_t counter_to_ns(uint64_t counter);
+
+// Blocks the calling CPU for at least `ns` (halts between timer interrupts).
+void sleep_ns(uint64_t ns);
+
+struct Timer {
+    uint64_t deadline; // counter units
+    void (*callback)(void* context);
+    void* context;
+    Timer* next;
+    bool armed;
+};
+
+// Calls callback(context) from the timer interrupt at or after deadline_ns
+// (on the now_ns() scale). Re-arming an armed timer moves it.
+void timer_start(Timer& timer, uint64_t deadline_ns, void (*callback)(void*), void* context);
+// Returns true if the timer was armed and will no longer fire.
+bool timer_cancel(Timer& timer);
+
+} // namespace skiff::clock

@@ -1,0 +1,235 @@
+#include "kernel/memory.h"
+
+#include "kernel/mm/memory_map.h"
+#include "kernel/panic.h"
+#include "lib/log.h"
+
+#include <cstring>
+
+extern "C" char __image_start[], __image_end[];
+
+namespace skiff::memory {
+
+namespace {
+
+constexpr uint64_t page = PageAllocator::page_size;
+constexpr uint64_t low_memory_end = 1ull << 20;
+
+MemoryRange g_normalized[normalized_capacity(BootInfo::max_memory_ranges)];
+size_t g_normalized_count = 0;
+MemoryRange g_boot_mapped[normalized_capacity(BootInfo::max_memory_ranges)];
+size_t g_boot_mapped_count = 0;
+PageAllocator g_pages;
+uint64_t g_usable_bytes = 0;
+uint64_t g_ram_bytes = 0;
+
+class KernelPageSource final : public PageSource {
+public:
+    Result<void*> allocate_pages(size_t count) override
+    {
+        uint64_t address = TRY(g_pages.allocate(count));
+        return reinterpret_cast<void*>(address);
+    }
+    void free_pages(void* address, size_t count) override
+    {
+        if (g_pages.free(reinterpret_cast<uint64_t>(address), count).is_error())
+            log::error("memory: heap returned pages {} it does not own", address);
+    }
+};
+KernelPageSource g_page_source;
+alignas(Heap) unsigned char g_heap_storage[sizeof(Heap)];
+Heap* g_heap = nullptr;
+
+[[gnu::section(".noinit")]] uint8_t g_null_page_copy[page];
+bool g_null_page_preserved = false;
+
+class FirmwareMemory final : public PhysicalMemory {
+public:
+    bool read(uint64_t address, void* out, size_t size) const override
+    {
+        if (size == 0)
+            return true;
+        if (address + size < address || !allowed(address, size))
+            return false;
+        auto* destination = static_cast<uint8_t*>(out);
+        if (address < page) {
+            if (!g_null_page_preserved)
+                return false;
+            size_t from_copy = size < page - address ? size : page - address;
+            std::memcpy(destination, g_null_page_copy + address, from_copy);
+            destination += from_copy;
+            address += from_copy;
+            size -= from_copy;
+        }
+        if (size)
+            std::memcpy(destination, reinterpret_cast<const void*>(address), size);
+        return true;
+    }
+
+private:
+    static bool allowed(uint64_t address, uint64_t size)
+    {
+        uint64_t end = address + size;
+        if (end <= low_memory_end)
+            return true;
+        for (size_t i = 0; i < g_normalized_count; ++i) {
+            const MemoryRange& range = g_normalized[i];
+            if (mapped_at_boot(range) && address >= range.base && end <= range.end())
+                return true;
+        }
+        return false;
+    }
+};
+FirmwareMemory g_firmware_memory;
+
+void heap_corruption(const char* what, const void* address) { panic("heap: {} at {}", what, address); }
+
+} // namespace
+
+Result<void> init(const BootInfo& boot_info, bool heap_debug_checks)
+{
+    std::span<const MemoryRange> raw { boot_info.memory_map.data(), boot_info.memory_range_count };
+    auto normalized = normalize_memory_map(raw, g_normalized);
+    if (normalized.is_error()) {
+        log::error("memory: cannot normalise the boot memory map ({})", error_name(normalized.error()));
+        return normalized.error();
+    }
+    g_normalized_count = *normalized;
+    std::span<const MemoryRange> map { g_normalized, g_normalized_count };
+    g_ram_bytes = total_of_type(map, MemoryType::Usable);
+    for (const MemoryRange& range : map) {
+        if (mapped_at_boot(range))
+            g_boot_mapped[g_boot_mapped_count++] = range;
+    }
+
+    MemoryRange excluded[2 + BootInfo::max_modules];
+    size_t excluded_count = 0;
+    excluded[excluded_count++] = { 0, page, MemoryType::Reserved };
+    auto image_start = reinterpret_cast<uint64_t>(__image_start);
+    auto image_end = reinterpret_cast<uint64_t>(__image_end);
+    excluded[excluded_count++] = { image_start, image_end - image_start, MemoryType::Reserved };
+    for (size_t i = 0; i < boot_info.module_count; ++i)
+        excluded[excluded_count++] = { boot_info.modules[i].base, boot_info.modules[i].size, MemoryType::Reserved };
+
+    MemoryRange usable[normalized_capacity(BootInfo::max_memory_ranges) + 2 + BootInfo::max_modules];
+    auto usable_count = usable_ranges(map, { excluded, excluded_count }, page, usable);
+    if (usable_count.is_error()) {
+        log::error("memory: cannot compute usable RAM ({})", error_name(usable_count.error()));
+        return usable_count.error();
+    }
+    uint64_t usable_total = 0;
+    uint64_t limit = 0;
+    for (size_t i = 0; i < *usable_count; ++i) {
+        usable_total += usable[i].length;
+        limit = usable[i].end();
+    }
+    if (usable_total < minimum_usable_bytes) {
+        log::error("memory: not enough memory: {} KiB usable, Skiff needs at least {} KiB", usable_total >> 10, minimum_usable_bytes >> 10);
+        return Error::OutOfMemory;
+    }
+
+    // The bitmap lives in the first usable range above 1 MiB that holds it.
+    size_t words = PageAllocator::bitmap_words_for(0, limit);
+    uint64_t bitmap_bytes = (words * sizeof(uint64_t) + page - 1) & ~(page - 1);
+    uint64_t bitmap_address = 0;
+    for (size_t i = 0; i < *usable_count && !bitmap_address; ++i) {
+        if (usable[i].base >= low_memory_end && usable[i].length >= bitmap_bytes)
+            bitmap_address = usable[i].base;
+    }
+    if (!bitmap_address) {
+        log::error("memory: not enough memory for the page bitmap ({} KiB)", bitmap_bytes >> 10);
+        return Error::OutOfMemory;
+    }
+    std::span<uint64_t> bitmap { reinterpret_cast<uint64_t*>(bitmap_address), words };
+    TRY(g_pages.init(0, limit, bitmap));
+    for (size_t i = 0; i < *usable_count; ++i)
+        g_pages.add_free_range(usable[i].base, usable[i].length);
+    g_pages.reserve_range(bitmap_address, bitmap_bytes);
+    g_usable_bytes = g_pages.free_pages() * page;
+
+    g_heap = new (g_heap_storage) Heap(g_page_source, heap_debug_checks);
+    g_heap->set_corruption_handler(heap_corruption);
+    log::debug("memory: {} KiB RAM, {} KiB usable, bitmap at {:#x}", g_ram_bytes >> 10, g_usable_bytes >> 10, bitmap_address);
+    return ok();
+}
+
+bool mapped_at_boot(const MemoryRange& range)
+{
+    constexpr uint64_t four_gib = 4ull << 30;
+    switch (range.type) {
+    case MemoryType::Usable:
+    case MemoryType::AcpiReclaimable:
+    case MemoryType::AcpiNvs:
+        return true;
+    case MemoryType::Reserved:
+    case MemoryType::Unusable:
+        return range.end() <= four_gib;
+    }
+    return false;
+}
+
+std::span<const MemoryRange> boot_mapped_ranges() { return { g_boot_mapped, g_boot_mapped_count }; }
+
+PageAllocator& pages() { return g_pages; }
+Heap& heap() { return *g_heap; }
+std::span<const MemoryRange> normalized_map() { return { g_normalized, g_normalized_count }; }
+uint64_t usable_bytes() { return g_usable_bytes; }
+uint64_t ram_bytes() { return g_ram_bytes; }
+const PhysicalMemory& firmware_memory() { return g_firmware_memory; }
+
+void preserve_null_page()
+{
+    std::memcpy(g_null_page_copy, reinterpret_cast<const void*>(uintptr_t(0)), page);
+    g_null_page_preserved = true;
+}
+
+} // namespace skiff::memory
+
+// ------------------------------------------------- the C and C++ allocation API
+
+using skiff::memory::heap;
+
+extern "C" {
+void* malloc(size_t size) { return heap().allocate(size); }
+void free(void* pointer) { heap().free(pointer); }
+void* calloc(size_t count, size_t size) { return heap().allocate_zeroed(count, size); }
+void* realloc(void* pointer, size_t size) { return heap().reallocate(pointer, size); }
+void* aligned_alloc(size_t alignment, size_t size) { return heap().allocate(size, alignment); }
+int posix_memalign(void** out, size_t alignment, size_t size)
+{
+    void* p = heap().allocate(size, alignment);
+    if (!p)
+        return 12; // ENOMEM
+    *out = p;
+    return 0;
+}
+}
+
+// Without exceptions, a failed `new` cannot throw: it is fatal, like any
+// other broken kernel invariant. Code that can cope uses new (std::nothrow).
+void* operator new(size_t size)
+{
+    void* p = heap().allocate(size);
+    if (!p)
+        skiff::panic("out of memory allocating {} bytes", size);
+    return p;
+}
+void* operator new[](size_t size) { return operator new(size); }
+void* operator new(size_t size, std::align_val_t alignment)
+{
+    void* p = heap().allocate(size, size_t(alignment));
+    if (!p)
+        skiff::panic("out of memory allocating {} bytes", size);
+    return p;
+}
+void* operator new[](size_t size, std::align_val_t alignment) { return operator new(size, alignment); }
+void* operator new(size_t size, const std::nothrow_t&) noexcept { return heap().allocate(size); }
+void* operator new[](size_t size, const std::nothrow_t&) noexcept { return heap().allocate(size); }
+void operator delete(void* p) noexcept { heap().free(p); }
+void operator delete[](void* p) noexcept { heap().free(p); }
+void operator delete(void* p, size_t) noexcept { heap().free(p); }
+void operator delete[](void* p, size_t) noexcept { heap().free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { heap().free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { heap().free(p); }
+void operator delete(void* p, size_t, std::align_val_t) noexcept { heap().free(p); }
+void operator delete[](void* p, size_t, std::align_val_t) noexcept { heap().free(p); }
