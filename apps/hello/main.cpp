@@ -3,8 +3,10 @@
 //   -- --exit N   exit with status N
 //   -- --fault    touch an unmapped address (proves the exception path)
 //   -- --hang     never return (proves the run tool's timeout)
+//   -- --sleep MS sleep on the timer and report how long it took
 #include <skiff/print.h>
 #include <skiff/system.h>
+#include <skiff/time.h>
 
 #include <string_view>
 
@@ -40,6 +42,12 @@ int main(int argc, char** argv)
             // An address the kernel never maps: the top of the low canonical half.
             volatile int* unmapped = reinterpret_cast<volatile int*>(0x00007ffffffff000ull);
             *unmapped = 1;
+        } else if (arg == "--sleep" && i + 1 < argc) {
+            uint64_t ms = uint64_t(parse_status(argv[++i]));
+            uint64_t before = skiff::monotonic_ns();
+            skiff::sleep_ms(ms);
+            uint64_t slept_us = (skiff::monotonic_ns() - before) / 1000;
+            skiff::println("hello: slept {} ms, clock says {} us", ms, slept_us);
         } else if (arg == "--hang") {
             skiff::println("hello: hanging on purpose");
             for (;;)

@@ -109,39 +109,48 @@ bool cycle_counter_rate_fast(CounterRate& rate)
     return rate_from_kvmclock(rate) || rate_from_hyperv(rate) || rate_from_cpuid(rate);
 }
 
+namespace {
+
+// Latches and reads PIT channel 0's current count.
+uint16_t pit_channel0_count()
+{
+    x86::outb(0x43, 0x00);
+    uint8_t low = x86::inb(0x40);
+    uint8_t high = x86::inb(0x40);
+    return uint16_t(low | (high << 8));
+}
+
+} // namespace
+
 bool cycle_counter_rate_measured(CounterRate& rate)
 {
-    // PIT channel 2 in one-shot mode, gated through port 0x61: count down
-    // 10 ms worth of 1.193182 MHz ticks and see how far the TSC moved.
+    // PIT channel 0 counting down from 0xffff in mode 0 (its interrupt is
+    // masked): watch 10 ms worth of 1.193182 MHz ticks go by and see how far
+    // the TSC moved. Reading the latched count works on every PC-compatible
+    // VMM; the speaker-port gate of channel 2 does not exist on microvm.
     constexpr uint64_t pit_hz = 1193182;
     constexpr uint16_t ticks = pit_hz / 100;
-    using namespace x86;
-    uint8_t gate = inb(0x61);
-    outb(0x61, (gate & ~0x02) | 0x01);
-    outb(0x43, 0xb0);
-    outb(0x42, ticks & 0xff);
-    outb(0x42, ticks >> 8);
-    gate = inb(0x61);
-    outb(0x61, gate & ~0x01);
-    outb(0x61, gate | 0x01);
-    uint64_t start = rdtsc();
-    // A missing PIT must not hang us: give up after ~2^36 cycles (tens of
-    // seconds on any real rate).
-    bool done = false;
+    x86::outb(0x43, 0x30);
+    x86::outb(0x40, 0xff);
+    x86::outb(0x40, 0xff);
+    uint16_t first = pit_channel0_count();
+    uint64_t start = x86::rdtsc();
+    // An absent PIT reads a constant: give up after ~2^33 cycles (seconds
+    // at any plausible rate) rather than hang.
     uint64_t now = start;
-    while (now - start < (1ull << 36)) {
-        if (inb(0x61) & 0x20) {
-            done = true;
+    uint16_t elapsed = 0;
+    while (now - start < (1ull << 33)) {
+        uint16_t count = pit_channel0_count();
+        now = x86::rdtsc();
+        elapsed = uint16_t(first - count);
+        if (count <= first && elapsed >= ticks)
             break;
-        }
-        now = rdtsc();
     }
-    now = rdtsc();
-    if (!done) {
-        log::error("clock: the PIT never signalled; cannot measure the TSC");
+    if (elapsed < ticks) {
+        log::error("clock: the PIT is not counting; cannot measure the TSC");
         return false;
     }
-    uint64_t hz = (now - start) * pit_hz / ticks;
+    uint64_t hz = (now - start) * pit_hz / elapsed;
     if (hz < 10000000ull) {
         log::error("clock: PIT measurement gave an implausible {} Hz", hz);
         return false;

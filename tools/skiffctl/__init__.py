@@ -1,0 +1,1 @@
+"""Helpers behind tools/skiff: QEMU command lines, GRUB ISOs, running a VM."""
