@@ -57,7 +57,6 @@ Printable printable(std::string_view text)
 struct TokenScan {
     size_t end;            // index just past the token's last source byte
     size_t decoded_length; // bytes the token decodes to
-    bool quoted;           // contained a quote (so `"--"` is not the separator)
     bool unterminated;
 };
 
@@ -65,7 +64,7 @@ struct TokenScan {
 // measures, so a token can be checked against the limits before it is stored.
 TokenScan scan_token(std::string_view text, size_t pos, char* out)
 {
-    TokenScan scan { pos, 0, false, false };
+    TokenScan scan { pos, 0, false };
     bool in_quotes = false;
     size_t i = pos;
     auto put = [&](char c) {
@@ -79,7 +78,6 @@ TokenScan scan_token(std::string_view text, size_t pos, char* out)
             break;
         if (c == '"') {
             in_quotes = !in_quotes;
-            scan.quoted = true;
             ++i;
             continue;
         }
@@ -229,7 +227,8 @@ void CommandLine::parse(std::string_view text)
             log::warn("cmdline: unterminated quote in token at byte {} ('{}'); taking the rest of the line", start,
                 printable(raw).view());
         }
-        if (!after_separator && !scan.quoted && raw == "--") {
+        // Compared raw, so a quoted "--" is not the separator.
+        if (!after_separator && raw == "--") {
             after_separator = true;
             continue;
         }

@@ -51,7 +51,8 @@ struct CpuTables {
 
 CpuTables g_boot_cpu_tables;
 [[gnu::section(".noinit")]] alignas(16) uint8_t g_boot_ist_stacks[3][ist_stack_size];
-alignas(16) std::array<IdtGate, 256> g_idt;
+// Every gate is written before the IDT is loaded.
+[[gnu::section(".noinit")]] alignas(16) std::array<IdtGate, 256> g_idt;
 bool g_idt_built = false;
 
 void build_idt()

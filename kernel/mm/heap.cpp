@@ -148,7 +148,9 @@ Heap::Heap(PageSource& pages, bool debug_checks) : m_source(pages), m_debug(debu
 
 void* Heap::allocate(size_t size, size_t alignment)
 {
-    if (alignment == 0 || !std::has_single_bit(alignment) || alignment > max_alignment || size > max_allocation) {
+    // (a & (a - 1)) rather than std::has_single_bit, which becomes a libgcc
+    // popcount call on CPUs without POPCNT.
+    if (alignment == 0 || (alignment & (alignment - 1)) != 0 || alignment > max_alignment || size > max_allocation) {
         log::error("heap: refusing to allocate {} bytes aligned to {}", size, alignment);
         note_failed();
         return nullptr;
@@ -385,7 +387,8 @@ void* Heap::allocate_large(size_t size, size_t alignment)
     // source only guarantees page alignment.
     size_t offset = alignment <= page_size ? align_up(large_header_size + header_size, alignment) : alignment;
     size_t reserve = m_debug ? debug_reserve : 0;
-    size_t pages = (offset + size + reserve + page_size - 1) / page_size;
+    // At least one byte, so even a 0-byte page-aligned block starts inside its region.
+    size_t pages = (offset + std::max<size_t>(size, 1) + reserve + page_size - 1) / page_size;
     void* memory = checked_source_pages(pages);
     if (!memory)
         return nullptr;

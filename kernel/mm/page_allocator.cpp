@@ -25,7 +25,8 @@ constexpr uint64_t saturating_end(uint64_t base, uint64_t length)
     return end < base ? all_ones : end;
 }
 
-constexpr bool valid_alignment(size_t align_pages) { return std::has_single_bit(align_pages); }
+// Not std::has_single_bit: that becomes a libgcc popcount call on CPUs without POPCNT.
+constexpr bool valid_alignment(size_t align_pages) { return align_pages != 0 && (align_pages & (align_pages - 1)) == 0; }
 
 } // namespace
 
@@ -268,19 +269,28 @@ size_t PageAllocator::find_bit_locked(size_t first, size_t end, bool used) const
 
 size_t PageAllocator::update_locked(size_t first, size_t count, bool used)
 {
-    size_t changed = 0;
     size_t end = first + count;
-    while (first < end) {
+    size_t changed = 0;
+    auto apply = [&](size_t word, uint64_t mask) {
+        uint64_t before = m_bitmap[word];
+        uint64_t after = used ? before | mask : before & ~mask;
+        // A word flipping entirely is the common case at boot (freeing all
+        // of RAM): skip the popcount, a library call on CPUs without POPCNT.
+        changed += before == ~after ? 64 : static_cast<size_t>(std::popcount(before ^ after));
+        m_bitmap[word] = after;
+    };
+    // Partial first word, whole words, partial last word.
+    if (first % 64 != 0 && first < end) {
         size_t word = first / 64;
         unsigned from = static_cast<unsigned>(first % 64);
         unsigned to = end - word * 64 >= 64 ? 64 : static_cast<unsigned>(end - word * 64);
-        uint64_t mask = bit_mask(from, to);
-        uint64_t before = m_bitmap[word];
-        uint64_t after = used ? before | mask : before & ~mask;
-        changed += static_cast<size_t>(std::popcount(before ^ after));
-        m_bitmap[word] = after;
+        apply(word, bit_mask(from, to));
         first = word * 64 + to;
     }
+    for (; first + 64 <= end; first += 64)
+        apply(first / 64, ~uint64_t(0));
+    if (first < end)
+        apply(first / 64, bit_mask(0, static_cast<unsigned>(end - first)));
     return changed;
 }
 

@@ -19,6 +19,8 @@
 #define CR0_MP (1 << 1)
 #define CR0_EM (1 << 2)
 #define CR0_WP (1 << 16)
+#define CR0_NW (1 << 29)
+#define CR0_CD (1 << 30)
 #define CR0_PG (1 << 31)
 #define CR4_PAE (1 << 5)
 #define CR4_OSFXSR (1 << 9)
@@ -102,7 +104,7 @@ enter_long_mode:
     or $EFER_LME, %eax
     wrmsr
     mov %cr0, %eax
-    and $~CR0_EM, %eax
+    and $~(CR0_EM | CR0_NW | CR0_CD), %eax
     or $(CR0_PE | CR0_MP | CR0_WP | CR0_PG), %eax
     mov %eax, %cr0
     ljmp $KERNEL_CS, $from_32bit
@@ -151,8 +153,10 @@ linux64_entry:
     mov %cr4, %rax
     or $(CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT), %rax
     mov %rax, %cr4
+    /* Firecracker enters with CD and NW still set from the reset value:
+     * turn the caches on. */
     mov %cr0, %rax
-    and $~CR0_EM, %rax
+    and $~(CR0_EM | CR0_NW | CR0_CD), %rax
     or $(CR0_MP | CR0_WP), %rax
     mov %rax, %cr0
     mov boot_entry_tsc(%rip), %rdx

@@ -20,7 +20,7 @@ T field(const uint8_t* page, size_t offset)
 
 Result<void> convert_linux64(const PhysicalMemory& memory, uint64_t boot_params, BootInfo& info)
 {
-    static uint8_t page[zero_page::size];
+    [[gnu::section(".noinit")]] static uint8_t page[zero_page::size];
     if (!memory.read(boot_params, page, sizeof(page))) {
         log::error("linux64: boot_params at {:#x} is not readable", boot_params);
         return Error::Corrupt;
@@ -36,7 +36,8 @@ Result<void> convert_linux64(const PhysicalMemory& memory, uint64_t boot_params,
         uint32_t limit = field<uint32_t>(page, zero_page::cmdline_size);
         if (limit == 0 || limit > BootInfo::max_command_line)
             limit = limit == 0 ? 2048 : BootInfo::max_command_line;
-        static char text[BootInfo::max_command_line + 1];
+        // Scratch, written before it is read: not worth zeroing at boot.
+        [[gnu::section(".noinit")]] static char text[BootInfo::max_command_line + 1];
         size_t length = 0;
         while (length < limit) {
             char c;

@@ -81,7 +81,8 @@ Result<void> convert_multiboot2(const PhysicalMemory& memory, uint32_t magic, ui
 
         switch (tag_header.type) {
         case multiboot2_tag::command_line: {
-            static char text[BootInfo::max_command_line + 1];
+            // Scratch, written before it is read: not worth zeroing at boot.
+            [[gnu::section(".noinit")]] static char text[BootInfo::max_command_line + 1];
             size_t length;
             read_text(memory, payload, payload_size, text, sizeof(text), length);
             boot_info_set_command_line(info, text, length);

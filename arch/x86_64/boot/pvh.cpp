@@ -46,7 +46,8 @@ Result<void> convert_pvh(const PhysicalMemory& memory, uint64_t start_info_addre
     }
 
     if (start.cmdline_paddr != 0) {
-        static char text[BootInfo::max_command_line + 1];
+        // Scratch, written before it is read: not worth zeroing at boot.
+        [[gnu::section(".noinit")]] static char text[BootInfo::max_command_line + 1];
         size_t length = read_string(memory, start.cmdline_paddr, text, sizeof(text));
         boot_info_set_command_line(info, text, length);
     }

@@ -1,0 +1,761 @@
+#include "firmware/acpi.h"
+
+#include "firmware/table_access.h"
+#include "lib/format.h"
+#include "lib/log.h"
+
+namespace skiff::acpi {
+
+using firmware::printable;
+
+namespace {
+
+constexpr std::string_view rsdp_signature = "RSD PTR ";
+constexpr uint64_t bios_rom_start = 0xe0000;
+constexpr uint64_t bios_rom_length = 0x20000;
+constexpr uint64_t ebda_scan_length = 1024;
+constexpr size_t max_rsdp_length = 64; // 36 in every revision so far; room for growth, not for nonsense
+
+bool signature_is(const char* bytes, std::string_view expected)
+{
+    for (size_t i = 0; i < expected.size(); ++i) {
+        if (bytes[i] != expected[i])
+            return false;
+    }
+    return true;
+}
+
+GenericAddress decode(const GasLayout& gas)
+{
+    GenericAddress out;
+    out.space_id = gas.space_id;
+    out.bit_width = gas.bit_width;
+    out.bit_offset = gas.bit_offset;
+    out.access_size = gas.access_size;
+    out.address = gas.address;
+    return out;
+}
+
+// Where an RSDP came from, for log lines.
+struct RsdpOrigin {
+    char text[40];
+    size_t length;
+    std::string_view view() const { return { text, length }; }
+};
+
+RsdpOrigin origin_at(uint64_t address)
+{
+    RsdpOrigin origin {};
+    FormatBuffer buffer(origin.text, sizeof(origin.text));
+    if (address == 0)
+        format_to(buffer, "copy from the boot loader");
+    else
+        format_to(buffer, "at {:#x}", address);
+    origin.length = buffer.length();
+    return origin;
+}
+
+Result<Rsdp> validate_rsdp(std::span<const uint8_t> bytes, uint64_t address)
+{
+    auto where = origin_at(address);
+    if (bytes.size() < rsdp_v1_length) {
+        log::warn("acpi: RSDP {}: {} bytes, shorter than the 20-byte ACPI 1.0 structure", where.view(), bytes.size());
+        return Error::Corrupt;
+    }
+    RsdpLayout raw {};
+    auto* raw_bytes = reinterpret_cast<uint8_t*>(&raw);
+    for (size_t i = 0; i < bytes.size() && i < sizeof(raw); ++i)
+        raw_bytes[i] = bytes[i];
+
+    if (!signature_is(raw.signature, rsdp_signature)) {
+        log::warn("acpi: RSDP {}: signature is not \"RSD PTR \"", where.view());
+        return Error::Corrupt;
+    }
+    if (uint8_t sum = firmware::sum_bytes(bytes.data(), rsdp_v1_length); sum != 0) {
+        log::warn("acpi: RSDP {}: checksum mismatch (sum {:#x})", where.view(), sum);
+        return Error::Corrupt;
+    }
+    Rsdp rsdp {};
+    rsdp.revision = raw.revision;
+    rsdp.rsdt_address = raw.rsdt_address;
+    for (size_t i = 0; i < rsdp.oem_id.size(); ++i)
+        rsdp.oem_id[i] = raw.oem_id[i];
+
+    // Revision 0 is ACPI 1.0; 2 and later carry the length and the XSDT.
+    if (raw.revision >= 2) {
+        uint32_t length = raw.length;
+        if (length < sizeof(RsdpLayout) || length > max_rsdp_length) {
+            log::warn("acpi: RSDP {}: revision {} with implausible length {}", where.view(), raw.revision, length);
+            return Error::Corrupt;
+        }
+        if (length > bytes.size()) {
+            log::warn("acpi: RSDP {}: length {} but only {} bytes available", where.view(), length, bytes.size());
+            return Error::Corrupt;
+        }
+        if (uint8_t sum = firmware::sum_bytes(bytes.data(), length); sum != 0) {
+            log::warn("acpi: RSDP {}: extended checksum mismatch (sum {:#x})", where.view(), sum);
+            return Error::Corrupt;
+        }
+        rsdp.xsdt_address = raw.xsdt_address;
+    }
+    if (rsdp.rsdt_address == 0 && rsdp.xsdt_address == 0) {
+        log::warn("acpi: RSDP {}: names neither an RSDT nor an XSDT", where.view());
+        return Error::Corrupt;
+    }
+    return rsdp;
+}
+
+// Random access to a table's bytes through a small window, so a scan over a
+// large DSDT neither copies it whole nor calls read() per byte.
+class MemoryBytes {
+public:
+    MemoryBytes(const PhysicalMemory& memory, uint64_t base, uint64_t length)
+        : m_memory(memory)
+        , m_base(base)
+        , m_length(length)
+    {
+    }
+
+    uint64_t size() const { return m_length; }
+
+    bool at(uint64_t index, uint8_t& out) const
+    {
+        if (index >= m_length)
+            return false;
+        if (index < m_window_start || index >= m_window_start + m_window_size) {
+            // Keep a little look-behind: the scan checks the bytes before a match.
+            uint64_t start = index >= look_behind ? index - look_behind : 0;
+            uint64_t size = m_length - start < sizeof(m_window) ? m_length - start : sizeof(m_window);
+            if (!m_memory.read(m_base + start, m_window, size)) {
+                m_window_size = 0;
+                return false;
+            }
+            m_window_start = start;
+            m_window_size = size;
+        }
+        out = m_window[index - m_window_start];
+        return true;
+    }
+
+private:
+    static constexpr uint64_t look_behind = 16;
+    const PhysicalMemory& m_memory;
+    uint64_t m_base;
+    uint64_t m_length;
+    mutable uint8_t m_window[512];
+    mutable uint64_t m_window_start { 0 };
+    mutable uint64_t m_window_size { 0 };
+};
+
+class SpanBytes {
+public:
+    explicit SpanBytes(std::span<const uint8_t> bytes) : m_bytes(bytes) {}
+    uint64_t size() const { return m_bytes.size(); }
+    bool at(uint64_t index, uint8_t& out) const
+    {
+        if (index >= m_bytes.size())
+            return false;
+        out = m_bytes[index];
+        return true;
+    }
+
+private:
+    std::span<const uint8_t> m_bytes;
+};
+
+namespace aml {
+constexpr uint8_t zero_op = 0x00;
+constexpr uint8_t one_op = 0x01;
+constexpr uint8_t name_op = 0x08;
+constexpr uint8_t byte_prefix = 0x0a;
+constexpr uint8_t word_prefix = 0x0b;
+constexpr uint8_t dword_prefix = 0x0c;
+constexpr uint8_t qword_prefix = 0x0e;
+constexpr uint8_t package_op = 0x12;
+constexpr uint8_t ones_op = 0xff;
+constexpr uint8_t root_char = '\\';
+constexpr uint8_t parent_prefix = '^';
+} // namespace aml
+
+template<typename Bytes>
+class AmlCursor {
+public:
+    AmlCursor(const Bytes& bytes, uint64_t position, uint64_t end)
+        : m_bytes(bytes)
+        , m_position(position)
+        , m_end(end)
+    {
+    }
+
+    uint64_t position() const { return m_position; }
+
+    // Fails (with a log line) past `end` - the package or the table.
+    Result<uint8_t> next()
+    {
+        uint8_t value = 0;
+        if (m_position >= m_end) {
+            log::warn("acpi: DSDT: _S5_ package truncated at AML offset {}", m_position);
+            return Error::Corrupt;
+        }
+        if (!m_bytes.at(m_position, value)) {
+            log::warn("acpi: DSDT: AML byte {} became unreadable", m_position);
+            return Error::Io;
+        }
+        ++m_position;
+        return value;
+    }
+
+    Result<uint64_t> little_endian(unsigned count)
+    {
+        uint64_t value = 0;
+        for (unsigned i = 0; i < count; ++i)
+            value |= uint64_t(TRY(next())) << (8 * i);
+        return value;
+    }
+
+    Result<uint64_t> integer()
+    {
+        uint8_t op = TRY(next());
+        switch (op) {
+        case aml::zero_op: return uint64_t(0);
+        case aml::one_op: return uint64_t(1);
+        case aml::ones_op: return ~uint64_t(0);
+        case aml::byte_prefix: return little_endian(1);
+        case aml::word_prefix: return little_endian(2);
+        case aml::dword_prefix: return little_endian(4);
+        case aml::qword_prefix: return little_endian(8);
+        }
+        log::warn("acpi: DSDT: _S5_ element starts with opcode {:#x}, not an integer constant", op);
+        return Error::Unsupported;
+    }
+
+private:
+    const Bytes& m_bytes;
+    uint64_t m_position;
+    uint64_t m_end;
+};
+
+// True when the name at `offset` is the NameString of a NameOp (DefName),
+// allowing the root and parent prefixes: `Name (\_S5, ...)`, `Name (^_S5, ...)`.
+template<typename Bytes>
+bool is_name_definition(const Bytes& bytes, uint64_t offset)
+{
+    uint8_t value = 0;
+    uint64_t position = offset;
+    if (position > 0 && bytes.at(position - 1, value) && value == aml::root_char) {
+        --position;
+    } else {
+        while (position > 0 && bytes.at(position - 1, value) && value == aml::parent_prefix)
+            --position;
+    }
+    return position > 0 && bytes.at(position - 1, value) && value == aml::name_op;
+}
+
+template<typename Bytes>
+Result<SleepType> decode_s5_package(const Bytes& bytes, uint64_t package_op_offset)
+{
+    AmlCursor cursor(bytes, package_op_offset + 1, bytes.size());
+    // PkgLength: bits 7-6 of the lead byte count the bytes that follow; it
+    // measures from its own first byte to the end of the package.
+    uint64_t length_start = cursor.position();
+    uint8_t lead = TRY(cursor.next());
+    unsigned follow = lead >> 6;
+    uint64_t package_length = follow == 0 ? (lead & 0x3f) : (lead & 0x0f);
+    for (unsigned i = 0; i < follow; ++i)
+        package_length |= uint64_t(TRY(cursor.next())) << (4 + 8 * i);
+    if (package_length < follow + 2u) {
+        log::warn("acpi: DSDT: _S5_ package length {} is too small to hold anything", package_length);
+        return Error::Corrupt;
+    }
+    uint64_t package_end = length_start + package_length;
+    if (package_end > bytes.size()) {
+        log::warn("acpi: DSDT: _S5_ package (length {}) runs past the end of the AML ({} bytes)", package_length,
+            bytes.size());
+        return Error::Corrupt;
+    }
+
+    AmlCursor elements(bytes, cursor.position(), package_end);
+    uint8_t count = TRY(elements.next());
+    if (count == 0) {
+        log::warn("acpi: DSDT: _S5_ package is empty");
+        return Error::Corrupt;
+    }
+    uint64_t first = TRY(elements.integer());
+    uint64_t a = first & 0xff, b = (first >> 8) & 0xff; // one element: both values packed (as ACPICA reads it)
+    if (count >= 2) {
+        a = first;
+        b = TRY(elements.integer());
+    }
+    // SLP_TYPx is a 3-bit field of PM1_CNT / the sleep control register.
+    if (a > 7 || b > 7) {
+        log::warn("acpi: DSDT: _S5_ SLP_TYP values {:#x}/{:#x} do not fit the 3-bit field", a, b);
+        return Error::Corrupt;
+    }
+    return SleepType { static_cast<uint8_t>(a), static_cast<uint8_t>(b) };
+}
+
+template<typename Bytes>
+Result<SleepType> scan_for_s5(const Bytes& bytes)
+{
+    static constexpr uint8_t name[4] = { '_', 'S', '5', '_' };
+    uint64_t size = bytes.size();
+    for (uint64_t offset = 0; size >= 4 && offset <= size - 4; ++offset) {
+        bool match = true;
+        for (uint64_t i = 0; i < 4 && match; ++i) {
+            uint8_t value = 0;
+            if (!bytes.at(offset + i, value)) {
+                log::warn("acpi: DSDT: AML byte {} is unreadable", offset + i);
+                return Error::Io;
+            }
+            match = value == name[i];
+        }
+        if (!match || !is_name_definition(bytes, offset))
+            continue;
+        uint8_t op = 0;
+        if (offset + 4 >= size || !bytes.at(offset + 4, op)) {
+            log::warn("acpi: DSDT: AML ends right after the name _S5_");
+            return Error::Corrupt;
+        }
+        if (op != aml::package_op) {
+            log::debug("acpi: DSDT: _S5_ at AML offset {} is not a package (opcode {:#x}), skipped", offset, op);
+            continue;
+        }
+        return decode_s5_package(bytes, offset + 4);
+    }
+    return Error::NotFound;
+}
+
+GenericAddress legacy_block(uint32_t port, uint8_t length)
+{
+    GenericAddress out;
+    if (port == 0)
+        return out;
+    out.space_id = GenericAddress::system_io;
+    out.bit_width = static_cast<uint8_t>((length ? length : 2) * 8);
+    out.access_size = 2;
+    out.address = port;
+    return out;
+}
+
+// The 64-bit GAS wins when present (ACPI 2.0+); otherwise the 32-bit port.
+GenericAddress pm1_control(const GasLayout& extended, uint32_t port, uint8_t length)
+{
+    GenericAddress out = decode(extended);
+    if (!out.present())
+        return legacy_block(port, length);
+    if (out.bit_width == 0)
+        out.bit_width = static_cast<uint8_t>((length ? length : 2) * 8);
+    return out;
+}
+
+bool is_supported_space(uint8_t space_id)
+{
+    return space_id == GenericAddress::system_memory || space_id == GenericAddress::system_io
+        || space_id == GenericAddress::pci_config;
+}
+
+Result<void> parse_madt_entries(const PhysicalMemory& memory, uint64_t address, PlatformInfo& info)
+{
+    SdtHeader header = TRY(read_table_header(memory, address, "APIC"));
+    if (header.length < sizeof(MadtHeader)) {
+        log::warn("acpi: MADT at {:#x}: length {} is shorter than its 44-byte header", address, header.length);
+        return Error::Corrupt;
+    }
+    MadtHeader madt_header;
+    if (!read_object(memory, address, madt_header))
+        return Error::OutOfRange;
+    info.local_apic_address = madt_header.local_apic_address;
+    info.legacy_pic_present = (madt_header.flags & madt::flag_pcat_compat) != 0;
+    bool online_capable_defined = header.revision >= madt::online_capable_revision;
+    bool bsp_seen = false;
+
+    auto add_processor = [&](uint32_t apic_id, uint32_t uid, uint32_t flags) {
+        bool enabled = (flags & madt::cpu_enabled) != 0;
+        bool online_capable = online_capable_defined && (flags & madt::cpu_online_capable) != 0;
+        if (!enabled && !online_capable) {
+            log::debug("acpi: MADT: CPU with APIC id {} is disabled, skipped", apic_id);
+            return;
+        }
+        CpuDescriptor cpu { apic_id, uid, enabled && !bsp_seen, enabled };
+        bsp_seen = bsp_seen || enabled;
+        add_cpu(info, cpu);
+    };
+
+    uint32_t length = header.length;
+    uint32_t offset = sizeof(MadtHeader);
+    while (offset < length) {
+        madt::EntryHeader entry;
+        if (length - offset < sizeof(entry)) {
+            log::warn("acpi: MADT: {} stray byte(s) at offset {} are too short for an entry", length - offset, offset);
+            return Error::Corrupt;
+        }
+        if (!read_object(memory, address + offset, entry))
+            return Error::OutOfRange;
+        if (entry.length < sizeof(entry)) {
+            log::warn("acpi: MADT: entry type {} at offset {} has length {}; table is corrupt", entry.type, offset,
+                entry.length);
+            return Error::Corrupt;
+        }
+        if (entry.length > length - offset) {
+            log::warn("acpi: MADT: entry type {} at offset {} (length {}) runs past the table end ({})", entry.type,
+                offset, entry.length, length);
+            return Error::Corrupt;
+        }
+        auto read_entry = [&](auto& out) -> bool {
+            if (entry.length < sizeof(out)) {
+                log::warn("acpi: MADT: entry type {} at offset {} has length {}, needs {}", entry.type, offset,
+                    entry.length, sizeof(out));
+                return false;
+            }
+            return read_object(memory, address + offset, out);
+        };
+
+        switch (entry.type) {
+        case madt::local_apic: {
+            madt::LocalApic cpu;
+            if (!read_entry(cpu))
+                return Error::Corrupt;
+            // 0xff is the broadcast id: firmware uses it for placeholder entries.
+            if (cpu.apic_id == 0xff)
+                log::debug("acpi: MADT: local APIC entry with id 0xff ignored");
+            else
+                add_processor(cpu.apic_id, cpu.acpi_uid, cpu.flags);
+            break;
+        }
+        case madt::local_x2apic: {
+            madt::LocalX2Apic cpu;
+            if (!read_entry(cpu))
+                return Error::Corrupt;
+            if (cpu.x2apic_id == 0xffffffff)
+                log::debug("acpi: MADT: local x2APIC entry with id 0xffffffff ignored");
+            else
+                add_processor(cpu.x2apic_id, cpu.acpi_uid, cpu.flags);
+            break;
+        }
+        case madt::io_apic: {
+            madt::IoApic ioapic;
+            if (!read_entry(ioapic))
+                return Error::Corrupt;
+            if (ioapic.address == 0) {
+                log::warn("acpi: MADT: IOAPIC id {} at address 0 ignored", ioapic.id);
+            } else if (info.ioapic_count == info.ioapics.size()) {
+                log::warn("acpi: MADT: more than {} IOAPICs; id {} ignored", info.ioapics.size(), ioapic.id);
+            } else {
+                info.ioapics[info.ioapic_count++] = { ioapic.id, ioapic.address, ioapic.gsi_base };
+            }
+            break;
+        }
+        case madt::interrupt_override: {
+            madt::InterruptOverride iso;
+            if (!read_entry(iso))
+                return Error::Corrupt;
+            uint16_t flags = iso.flags;
+            uint16_t polarity = flags & inti::polarity_mask;
+            uint16_t trigger = (flags >> inti::trigger_shift) & inti::trigger_mask;
+            if (iso.bus != 0) {
+                log::warn("acpi: MADT: override for bus {} (only ISA, bus 0, is defined) ignored", iso.bus);
+                break;
+            }
+            if (polarity == 2 || trigger == 2)
+                log::warn("acpi: MADT: override for IRQ {} uses reserved flags {:#x}; bus defaults assumed",
+                    iso.source, flags);
+            if (info.find_override(iso.source)) {
+                log::warn("acpi: MADT: second override for IRQ {} ignored", iso.source);
+            } else if (info.override_count == info.overrides.size()) {
+                log::warn("acpi: MADT: more than {} interrupt overrides; IRQ {} ignored", info.overrides.size(),
+                    iso.source);
+            } else {
+                info.overrides[info.override_count++]
+                    = { iso.source, iso.gsi, polarity == inti::polarity_active_low, trigger == inti::trigger_level };
+            }
+            break;
+        }
+        case madt::local_apic_address_override: {
+            madt::LocalApicAddressOverride apic;
+            if (!read_entry(apic))
+                return Error::Corrupt;
+            if (apic.address == 0)
+                log::warn("acpi: MADT: local APIC address override to 0 ignored");
+            else
+                info.local_apic_address = apic.address;
+            break;
+        }
+        default:
+            // NMI wiring, GIC and other architectures' entries: not needed here.
+            break;
+        }
+        offset += entry.length;
+    }
+
+    if (info.cpu_count == 0) {
+        log::warn("acpi: MADT at {:#x} lists no usable CPU", address);
+        return Error::Corrupt;
+    }
+    if (info.local_apic_address == 0) {
+        log::warn("acpi: MADT: local APIC address is 0; using the architectural {:#x}",
+            PlatformInfo::default_local_apic_address);
+        info.local_apic_address = PlatformInfo::default_local_apic_address;
+    }
+    return ok();
+}
+
+} // namespace
+
+Result<Rsdp> parse_rsdp(std::span<const uint8_t> bytes) { return validate_rsdp(bytes, 0); }
+
+Result<Rsdp> read_rsdp(const PhysicalMemory& memory, uint64_t address)
+{
+    uint8_t buffer[max_rsdp_length];
+    size_t available = rsdp_v1_length;
+    if (!range_fits(address, rsdp_v1_length) || !memory.read(address, buffer, rsdp_v1_length)) {
+        log::warn("acpi: RSDP at {:#x} is not readable", address);
+        return Error::OutOfRange;
+    }
+    if (buffer[offsetof(RsdpLayout, revision)] >= 2) {
+        // Offer the bytes the RSDP claims; validate_rsdp judges the claim.
+        if (range_fits(address, sizeof(RsdpLayout)) && memory.read(address, buffer, sizeof(RsdpLayout))) {
+            available = sizeof(RsdpLayout);
+            uint32_t length = 0;
+            for (size_t i = 0; i < 4; ++i)
+                length |= uint32_t(buffer[offsetof(RsdpLayout, length) + i]) << (8 * i);
+            if (length > available && length <= sizeof(buffer) && range_fits(address, length)
+                && memory.read(address, buffer, length))
+                available = length;
+        }
+    }
+    return validate_rsdp({ buffer, available }, address);
+}
+
+Result<FoundRsdp> find_rsdp(const PhysicalMemory& memory, uint64_t hint, std::span<const uint8_t> copy)
+{
+    if (hint != 0) {
+        if (auto rsdp = read_rsdp(memory, hint))
+            return FoundRsdp { hint, *rsdp };
+        log::warn("acpi: the boot loader's RSDP address {:#x} is unusable; looking elsewhere", hint);
+    }
+    if (!copy.empty()) {
+        if (auto rsdp = validate_rsdp(copy, 0))
+            return FoundRsdp { 0, *rsdp };
+        log::warn("acpi: the boot loader's RSDP copy is unusable; scanning for one");
+    }
+
+    Rsdp found {};
+    auto probe = [&](uint64_t address) {
+        auto rsdp = read_rsdp(memory, address);
+        if (rsdp)
+            found = *rsdp;
+        return rsdp.has_value();
+    };
+    uint64_t address = 0;
+    if (uint64_t ebda = firmware::ebda_address(memory))
+        address = firmware::scan_paragraphs(memory, ebda, ebda_scan_length, rsdp_signature, probe);
+    if (address == 0)
+        address = firmware::scan_paragraphs(memory, bios_rom_start, bios_rom_length, rsdp_signature, probe);
+    if (address == 0) {
+        log::info("acpi: no RSDP found");
+        return Error::NotFound;
+    }
+    return FoundRsdp { address, found };
+}
+
+Result<SdtHeader> read_table_header(const PhysicalMemory& memory, uint64_t address, std::string_view signature)
+{
+    auto expected = printable(signature.data(), signature.size());
+    SdtHeader header;
+    if (address == 0 || !read_object(memory, address, header)) {
+        log::warn("acpi: {} at {:#x} is not readable", expected.view(), address);
+        return Error::OutOfRange;
+    }
+    auto name = printable(header.signature, sizeof(header.signature));
+    if (!signature.empty() && (signature.size() != 4 || !signature_is(header.signature, signature))) {
+        log::warn("acpi: table at {:#x} has signature \"{}\", expected \"{}\"", address, name.view(), expected.view());
+        return Error::Corrupt;
+    }
+    uint32_t length = header.length;
+    if (length < sizeof(SdtHeader)) {
+        log::warn("acpi: {} at {:#x}: length {} is shorter than the 36-byte header", name.view(), address, length);
+        return Error::Corrupt;
+    }
+    if (length > max_table_length) {
+        log::warn("acpi: {} at {:#x}: length {} exceeds the {} byte limit", name.view(), address, length,
+            max_table_length);
+        return Error::Corrupt;
+    }
+    auto sum = firmware::sum_bytes(memory, address, length);
+    if (!sum) {
+        log::warn("acpi: {} at {:#x}: length {} runs into unreadable memory", name.view(), address, length);
+        return Error::OutOfRange;
+    }
+    if (*sum != 0) {
+        log::warn("acpi: {} at {:#x}: checksum mismatch (sum {:#x})", name.view(), address, *sum);
+        return Error::Corrupt;
+    }
+    return header;
+}
+
+Result<RootTable> open_root_table(const PhysicalMemory& memory, const Rsdp& rsdp)
+{
+    if (rsdp.revision >= 2 && rsdp.xsdt_address != 0) {
+        if (auto header = read_table_header(memory, rsdp.xsdt_address, "XSDT")) {
+            uint32_t payload = header->length - sizeof(SdtHeader);
+            if (payload % 8 != 0)
+                log::warn("acpi: XSDT: {} trailing byte(s) after the last entry ignored", payload % 8);
+            return RootTable { rsdp.xsdt_address, true, payload / 8 };
+        }
+        if (rsdp.rsdt_address != 0)
+            log::warn("acpi: XSDT unusable; falling back to the RSDT");
+    }
+    if (rsdp.rsdt_address != 0) {
+        if (auto header = read_table_header(memory, rsdp.rsdt_address, "RSDT")) {
+            uint32_t payload = header->length - sizeof(SdtHeader);
+            if (payload % 4 != 0)
+                log::warn("acpi: RSDT: {} trailing byte(s) after the last entry ignored", payload % 4);
+            return RootTable { rsdp.rsdt_address, false, payload / 4 };
+        }
+    }
+    log::error("acpi: no usable RSDT or XSDT; ignoring ACPI");
+    return Error::Corrupt;
+}
+
+Result<uint64_t> find_table(const PhysicalMemory& memory, const RootTable& root, std::string_view signature)
+{
+    uint64_t entry_size = root.extended ? 8 : 4;
+    for (uint64_t i = 0; i < root.entry_count; ++i) {
+        uint8_t raw[8] = {};
+        if (!memory.read(root.address + sizeof(SdtHeader) + i * entry_size, raw, entry_size)) {
+            log::warn("acpi: {} entry {} became unreadable", std::string_view(root.extended ? "XSDT" : "RSDT"), i);
+            return Error::Io;
+        }
+        uint64_t target = 0;
+        for (uint64_t b = 0; b < entry_size; ++b)
+            target |= uint64_t(raw[b]) << (8 * b);
+        char name[4];
+        if (target == 0 || !range_fits(target, sizeof(name)) || !memory.read(target, name, sizeof(name)))
+            continue;
+        if (signature.size() != 4 || !signature_is(name, signature))
+            continue;
+        // A bad copy may be followed by a good one; read_table_header logged why.
+        if (read_table_header(memory, target, signature))
+            return target;
+    }
+    return Error::NotFound;
+}
+
+Result<void> parse_madt(const PhysicalMemory& memory, uint64_t address, PlatformInfo& info)
+{
+    info.clear_interrupt_topology();
+    info.madt = 0;
+    auto result = parse_madt_entries(memory, address, info);
+    if (!result) {
+        info.clear_interrupt_topology();
+        return result.error();
+    }
+    info.madt = address;
+    return ok();
+}
+
+Result<SleepType> find_s5_in_aml(std::span<const uint8_t> aml) { return scan_for_s5(SpanBytes(aml)); }
+
+Result<SleepType> find_s5_in_dsdt(const PhysicalMemory& memory, uint64_t address)
+{
+    SdtHeader header = TRY(read_table_header(memory, address, "DSDT"));
+    return scan_for_s5(MemoryBytes(memory, address + sizeof(SdtHeader), header.length - sizeof(SdtHeader)));
+}
+
+Result<void> parse_fadt(const PhysicalMemory& memory, uint64_t address, PlatformInfo& info)
+{
+    info.power = {};
+    info.fadt = 0;
+    info.dsdt = 0;
+    SdtHeader header = TRY(read_table_header(memory, address, "FACP"));
+    if (header.length < fadt::acpi1_length) {
+        log::warn("acpi: FADT at {:#x}: length {} is shorter than the {}-byte ACPI 1.0 FADT", address, header.length,
+            fadt::acpi1_length);
+        return Error::Corrupt;
+    }
+    // Fields past the table's length stay 0, which every use below reads as "absent".
+    Fadt fadt {};
+    uint32_t copy = header.length < sizeof(fadt) ? header.length : sizeof(fadt);
+    if (!memory.read(address, &fadt, copy))
+        return Error::OutOfRange;
+
+    PowerControl& power = info.power;
+    power.hardware_reduced = (fadt.flags & fadt::flag_hardware_reduced) != 0;
+    power.smi_command_port = fadt.smi_command;
+    power.acpi_enable_value = fadt.acpi_enable;
+    power.pm1a_control = pm1_control(fadt.x_pm1a_control_block, fadt.pm1a_control_block, fadt.pm1_control_length);
+    power.pm1b_control = pm1_control(fadt.x_pm1b_control_block, fadt.pm1b_control_block, fadt.pm1_control_length);
+    power.sleep_control = decode(fadt.sleep_control);
+    info.boot_arch_flags = fadt.boot_arch_flags;
+
+    GenericAddress reset = decode(fadt.reset_register);
+    if ((fadt.flags & fadt::flag_reset_register_supported) && reset.present()) {
+        if (is_supported_space(reset.space_id)) {
+            power.reset_available = true;
+            power.reset_register = reset;
+            power.reset_value = fadt.reset_value;
+        } else {
+            log::warn("acpi: FADT: reset register in address space {} is not supported", reset.space_id);
+        }
+    }
+    info.fadt = address;
+
+    uint64_t dsdt = fadt.x_dsdt != 0 ? fadt.x_dsdt : fadt.dsdt;
+    if (fadt.x_dsdt != 0 && fadt.dsdt != 0 && fadt.x_dsdt != fadt.dsdt)
+        log::warn("acpi: FADT: DSDT {:#x} and X_DSDT {:#x} differ; using X_DSDT", fadt.dsdt, fadt.x_dsdt);
+    if (dsdt == 0) {
+        log::warn("acpi: FADT names no DSDT; S5 power-off unavailable");
+        return ok();
+    }
+    auto dsdt_header = read_table_header(memory, dsdt, "DSDT");
+    if (!dsdt_header) {
+        log::warn("acpi: DSDT unusable; S5 power-off unavailable");
+        return ok();
+    }
+    info.dsdt = dsdt;
+    auto s5 = scan_for_s5(MemoryBytes(memory, dsdt + sizeof(SdtHeader), dsdt_header->length - sizeof(SdtHeader)));
+    if (!s5) {
+        if (s5.error() == Error::NotFound)
+            log::info("acpi: DSDT has no \\_S5 object; S5 power-off unavailable");
+        return ok();
+    }
+    power.slp_typ_a = s5->a;
+    power.slp_typ_b = s5->b;
+    bool has_register = power.hardware_reduced ? power.sleep_control.present() : power.pm1a_control.present();
+    if (!has_register)
+        log::info("acpi: \\_S5 found but the FADT has no {} register", power.hardware_reduced ? "sleep control" : "PM1a control");
+    power.s5_available = has_register;
+    return ok();
+}
+
+Result<void> discover_acpi(const PhysicalMemory& memory, uint64_t rsdp_hint, std::span<const uint8_t> rsdp_copy,
+    PlatformInfo& info)
+{
+    FoundRsdp found = TRY(find_rsdp(memory, rsdp_hint, rsdp_copy));
+    info.rsdp = found.address;
+    RootTable root = TRY(open_root_table(memory, found.rsdp));
+    info.root_table = root.address;
+    auto oem = printable(found.rsdp.oem_id.data(), found.rsdp.oem_id.size());
+    log::info("acpi: RSDP {} revision {} oem \"{}\", {} at {:#x} with {} entries", origin_at(found.address).view(),
+        found.rsdp.revision, oem.view(), std::string_view(root.extended ? "XSDT" : "RSDT"), root.address, root.entry_count);
+
+    if (auto fadt = find_table(memory, root, "FACP")) {
+        if (!parse_fadt(memory, *fadt, info))
+            log::warn("acpi: FADT unusable; no ACPI power control");
+    } else {
+        log::warn("acpi: no FADT; no ACPI power control");
+    }
+
+    if (auto madt = find_table(memory, root, "APIC")) {
+        if (parse_madt(memory, *madt, info))
+            info.source = PlatformSource::Acpi;
+    } else {
+        log::warn("acpi: no MADT");
+    }
+
+    if (auto mcfg = find_table(memory, root, "MCFG"))
+        info.mcfg = *mcfg;
+    return ok();
+}
+
+} // namespace skiff::acpi

@@ -1,0 +1,3 @@
+# Kernel command line and memory-map normalisation.
+skiff_fuzz_target(cmdline_fuzz SOURCES ${SKIFF_ROOT}/tests/fuzz/cmdline_fuzz.cpp ${SKIFF_ROOT}/kernel/cmdline.cpp)
+skiff_fuzz_target(memory_map_fuzz SOURCES ${SKIFF_ROOT}/tests/fuzz/memory_map_fuzz.cpp ${SKIFF_ROOT}/kernel/mm/memory_map.cpp)

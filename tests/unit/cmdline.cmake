@@ -1,0 +1,3 @@
+# Kernel command line and memory-map normalisation (portable parsers).
+skiff_unit_test(cmdline_test SOURCES ${SKIFF_ROOT}/tests/unit/cmdline_test.cpp ${SKIFF_ROOT}/kernel/cmdline.cpp)
+skiff_unit_test(memory_map_test SOURCES ${SKIFF_ROOT}/tests/unit/memory_map_test.cpp ${SKIFF_ROOT}/kernel/mm/memory_map.cpp)
