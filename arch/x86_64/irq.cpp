@@ -1,0 +1,58 @@
+// kernel/irq.h on x86_64: IOAPIC lines and MSI messages, both delivered to
+// the boot CPU's local APIC.
+#include "arch/x86_64/apic.h"
+#include "arch/x86_64/interrupts.h"
+#include "kernel/irq.h"
+#include "lib/log.h"
+
+#include <array>
+
+namespace skiff::irq {
+
+namespace {
+
+struct Binding {
+    Handler handler;
+    void* context;
+};
+std::array<Binding, 256> g_bindings;
+
+void trampoline(x86::InterruptFrame& frame, void* binding)
+{
+    auto* b = static_cast<Binding*>(binding);
+    b->handler(b->context);
+}
+
+Result<uint8_t> bind(Handler handler, void* context)
+{
+    if (!handler)
+        return Error::InvalidArgument;
+    uint8_t vector = x86::allocate_device_vector();
+    if (vector == 0) {
+        log::error("irq: out of interrupt vectors");
+        return Error::Full;
+    }
+    g_bindings[vector] = { handler, context };
+    x86::set_interrupt_handler(vector, trampoline, &g_bindings[vector]);
+    return vector;
+}
+
+} // namespace
+
+Result<void> attach_line(const Line& line, Handler handler, void* context)
+{
+    uint8_t vector = TRY(bind(handler, context));
+    return x86::ioapic_route_gsi(line.gsi, vector, line.level_triggered, line.active_low);
+}
+
+Result<void> mask_line(uint32_t gsi) { return x86::ioapic_mask_gsi(gsi); }
+
+Result<MsiMessage> allocate_msi(Handler handler, void* context)
+{
+    uint8_t vector = TRY(bind(handler, context));
+    // Fixed delivery, edge, physical destination: the boot CPU.
+    uint64_t address = 0xfee00000ull | (uint64_t(x86::lapic_id() & 0xff) << 12);
+    return MsiMessage { address, vector, vector };
+}
+
+} // namespace skiff::irq
