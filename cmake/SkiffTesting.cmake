@@ -37,7 +37,7 @@ function(skiff_fuzz_target name)
   add_custom_command(OUTPUT ${out}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/fuzz
     COMMAND ${SKIFF_CLANGXX} -std=gnu++20 -g -O1 -fsanitize=fuzzer,address,undefined
-            -DSKIFF_HOST=1 -I${SKIFF_ROOT} -I${SKIFF_ROOT}/api
+            -DSKIFF_HOST=1 -DSKIFF_FUZZ=1 -I${SKIFF_ROOT} -I${SKIFF_ROOT}/api
             ${abs_sources} ${SKIFF_ROOT}/tests/unit/support/log_capture.cpp ${SKIFF_ROOT}/tests/unit/support/cpu_hooks_host.cpp ${SKIFF_ROOT}/lib/format.cpp ${SKIFF_ROOT}/lib/log.cpp -o ${out}
     DEPENDS ${abs_sources} ${SKIFF_ROOT}/tests/unit/support/log_capture.cpp
     COMMENT "Building fuzz target ${name}" VERBATIM)

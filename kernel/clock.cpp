@@ -2,6 +2,8 @@
 
 #include "arch/x86_64/arch.h"
 #include "kernel/boot_info.h"
+#include "kernel/cpu.h"
+#include "kernel/sched/thread.h"
 #include "lib/log.h"
 #include "lib/spinlock.h"
 
@@ -16,8 +18,6 @@ std::string_view g_source = "none";
 uint64_t g_origin = 0; // counter value at the boot entry
 SpinLock g_rate_lock;
 
-IrqSpinLock g_timer_lock;
-Timer* g_timers = nullptr; // sorted by deadline
 
 uint64_t rate()
 {
@@ -43,28 +43,29 @@ uint64_t rate()
     return hz;
 }
 
-void program_hardware_locked()
+void program_hardware_locked(Cpu& cpu)
 {
-    if (g_timers)
-        arch::timer_arm(g_timers->deadline, arch::read_cycle_counter(), rate());
+    if (cpu.timers)
+        arch::timer_arm(cpu.timers->deadline, arch::read_cycle_counter(), rate());
     else
         arch::timer_disarm();
 }
 
 void timer_expired()
 {
+    Cpu& cpu = this_cpu();
     for (;;) {
         Timer* due = nullptr;
         {
-            LockGuard guard(g_timer_lock);
+            LockGuard guard(cpu.timer_lock);
             uint64_t now = arch::read_cycle_counter();
-            if (g_timers && g_timers->deadline <= now) {
-                due = g_timers;
-                g_timers = due->next;
+            if (cpu.timers && cpu.timers->deadline <= now) {
+                due = cpu.timers;
+                cpu.timers = due->next;
                 due->armed = false;
                 due->next = nullptr;
             } else {
-                program_hardware_locked();
+                program_hardware_locked(cpu);
                 return;
             }
         }
@@ -72,9 +73,9 @@ void timer_expired()
     }
 }
 
-void unlink_locked(Timer& timer)
+void unlink_locked(Cpu& cpu, Timer& timer)
 {
-    for (Timer** link = &g_timers; *link; link = &(*link)->next) {
+    for (Timer** link = &cpu.timers; *link; link = &(*link)->next) {
         if (*link == &timer) {
             *link = timer.next;
             break;
@@ -100,6 +101,16 @@ void init(uint64_t forced_khz, uint64_t origin_counter)
     arch::timer_init(timer_expired);
 }
 
+void init_this_cpu() { arch::timer_init(timer_expired); }
+
+void delay_ns(uint64_t ns)
+{
+    uint64_t start = arch::read_cycle_counter();
+    uint64_t cycles = ns_to_counter(ns);
+    while (arch::read_cycle_counter() - start < cycles)
+        asm volatile("pause");
+}
+
 uint64_t counter_hz() { return rate(); }
 std::string_view rate_source()
 {
@@ -120,36 +131,51 @@ uint64_t now_ns()
 void timer_start(Timer& timer, uint64_t deadline_ns, void (*callback)(void*), void* context)
 {
     uint64_t deadline = g_origin + ns_to_counter(deadline_ns);
-    LockGuard guard(g_timer_lock);
     if (timer.armed)
-        unlink_locked(timer);
-    timer.deadline = deadline;
-    timer.callback = callback;
-    timer.context = context;
-    timer.armed = true;
-    Timer** link = &g_timers;
-    while (*link && (*link)->deadline <= deadline)
-        link = &(*link)->next;
-    timer.next = *link;
-    *link = &timer;
-    if (g_timers == &timer)
-        program_hardware_locked();
+        timer_cancel(timer);
+    bool were_enabled = cpu_hooks::save_and_disable_interrupts();
+    Cpu& cpu = this_cpu();
+    {
+        LockGuard guard(cpu.timer_lock);
+        timer.deadline = deadline;
+        timer.callback = callback;
+        timer.context = context;
+        timer.cpu = &cpu;
+        timer.armed = true;
+        Timer** link = &cpu.timers;
+        while (*link && (*link)->deadline <= deadline)
+            link = &(*link)->next;
+        timer.next = *link;
+        *link = &timer;
+        if (cpu.timers == &timer)
+            program_hardware_locked(cpu);
+    }
+    cpu_hooks::restore_interrupts(were_enabled);
 }
 
 bool timer_cancel(Timer& timer)
 {
-    LockGuard guard(g_timer_lock);
+    Cpu* cpu = timer.cpu;
+    if (!cpu)
+        return false;
+    LockGuard guard(cpu->timer_lock);
     if (!timer.armed)
         return false;
-    bool was_first = g_timers == &timer;
-    unlink_locked(timer);
-    if (was_first)
-        program_hardware_locked();
+    bool was_first = cpu->timers == &timer;
+    unlink_locked(*cpu, timer);
+    // Only the owning CPU can reprogram its timer; elsewhere the stale
+    // interrupt finds nothing due and re-arms for the next timer.
+    if (was_first && cpu == &this_cpu())
+        program_hardware_locked(*cpu);
     return true;
 }
 
 void sleep_ns(uint64_t ns)
 {
+    if (sched::running()) {
+        sched::sleep_ns(ns);
+        return;
+    }
     std::atomic<bool> woken { false };
     Timer timer {};
     uint64_t deadline = now_ns() + ns;

@@ -8,6 +8,10 @@
 #include <cstdint>
 #include <string_view>
 
+namespace skiff {
+struct Cpu;
+}
+
 namespace skiff::clock {
 
 // Picks the rate source; never waits. `forced_khz` != 0 overrides (tsc_khz=).
@@ -19,19 +23,28 @@ std::string_view rate_source();
 uint64_t ns_to_counter(uint64_t ns);
 uint64_t counter_to_ns(uint64_t counter);
 
-// Blocks the calling CPU for at least `ns` (halts between timer interrupts).
+// Blocks for at least `ns`: the calling thread sleeps once the scheduler
+// runs; before that the CPU halts between timer interrupts.
 void sleep_ns(uint64_t ns);
+// Per-CPU timer hardware set-up, on each CPU.
+void init_this_cpu();
+
+// Busy-waits for at least ns; for the few places that must not sleep (CPU
+// start-up sequencing).
+void delay_ns(uint64_t ns);
 
 struct Timer {
     uint64_t deadline; // counter units
     void (*callback)(void* context);
     void* context;
     Timer* next;
+    Cpu* cpu;          // whose list it is on
     bool armed;
 };
 
-// Calls callback(context) from the timer interrupt at or after deadline_ns
-// (on the now_ns() scale). Re-arming an armed timer moves it.
+// Calls callback(context) from the timer interrupt of the calling CPU at or
+// after deadline_ns (on the now_ns() scale), with interrupts off. Re-arming
+// an armed timer moves it.
 void timer_start(Timer& timer, uint64_t deadline_ns, void (*callback)(void*), void* context);
 // Returns true if the timer was armed and will no longer fire.
 bool timer_cancel(Timer& timer);

@@ -6,6 +6,9 @@
 #include "kernel/clock.h"
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
+#include "kernel/cpu.h"
+#include "kernel/panic.h"
+#include "kernel/sched/thread.h"
 #include "kernel/kernel.h"
 #include "kernel/memory.h"
 #include "lib/log.h"
@@ -83,13 +86,13 @@ void run_static_constructors()
 
 SystemInfo system_info()
 {
-    unsigned cpus = g_platform_known && g_platform.cpu_count > 0 ? unsigned(g_platform.cpu_count) : 1;
-    return { boot_protocol_name(g_boot->protocol), cpus, memory::usable_bytes(), memory::ram_bytes() };
+    return { boot_protocol_name(g_boot->protocol), cpus::count(), memory::usable_bytes(), memory::ram_bytes() };
 }
 
 [[noreturn]] void kernel_main(const BootInfo& boot_info)
 {
     g_boot = &boot_info;
+    cpus::init_boot_cpu(0);
     checkpoint("kernel_main");
     CommandLine& g_command_line = command_line();
     g_command_line.parse(boot_info.command_line_view());
@@ -122,7 +125,14 @@ SystemInfo system_info()
     checkpoint("interrupts");
     clock::init(g_command_line.get_uint("tsc_khz", 0), boot_info.entry_tsc);
     checkpoint("clock");
+    if (auto result = sched::init_boot_cpu(); result.is_error())
+        panic("cannot start the scheduler: {}", error_name(result.error()));
     arch::enable_interrupts();
+    unsigned online = arch::start_secondary_cpus(g_platform_known ? &g_platform : nullptr, sched::run_secondary_cpu);
+    if (g_platform_known && online < g_platform.cpu_count)
+        log::warn("smp: {} of {} CPUs online", online, g_platform.cpu_count);
+    log::info("smp: {} CPU(s) online", online);
+    checkpoint("cpus");
     run_static_constructors();
 
     g_command_line.set_program_name(skiff_app_name);

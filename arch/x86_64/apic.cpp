@@ -23,6 +23,8 @@ constexpr uint32_t lvt_error = 0x370;
 constexpr uint32_t timer_initial = 0x380;
 constexpr uint32_t timer_current = 0x390;
 constexpr uint32_t timer_divide = 0x3e0;
+constexpr uint32_t icr_low = 0x300;
+constexpr uint32_t icr_high = 0x310;
 } // namespace reg
 
 constexpr uint32_t lvt_masked = 1u << 16;
@@ -88,7 +90,51 @@ Result<void> lapic_init(uint64_t mmio_base)
     return ok();
 }
 
+void lapic_init_secondary()
+{
+    uint64_t base_msr = rdmsr(msr::apic_base);
+    wrmsr(msr::apic_base, base_msr | (1u << 11) | (g_x2apic ? (1u << 10) : 0));
+    write(reg::spurious, 0x100 | vector::spurious);
+    write(reg::lvt_timer, lvt_masked);
+    write(reg::lvt_lint0, lvt_masked);
+    write(reg::lvt_lint1, 0x400);
+    write(reg::lvt_error, vector::lapic_error);
+    write(reg::error_status, 0);
+    write(reg::eoi, 0);
+}
+
 uint32_t lapic_id() { return g_x2apic ? read(reg::id) : (read(reg::id) >> 24); }
+
+namespace {
+
+bool send_command(uint32_t apic_id, uint32_t command)
+{
+    constexpr uint32_t delivery_pending = 1u << 12;
+    if (g_x2apic) {
+        // One MSR write; x2APIC has no delivery-status bit to poll.
+        wrmsr(0x830, (uint64_t(apic_id) << 32) | command);
+        return true;
+    }
+    if (apic_id > 0xff)
+        return false;
+    for (int i = 0; i < 100000 && (read(reg::icr_low) & delivery_pending); ++i)
+        pause();
+    write(reg::icr_high, apic_id << 24);
+    write(reg::icr_low, command);
+    for (int i = 0; i < 100000; ++i) {
+        if (!(read(reg::icr_low) & delivery_pending))
+            return true;
+        pause();
+    }
+    return false;
+}
+
+} // namespace
+
+bool lapic_send_ipi(uint32_t apic_id, uint8_t vector) { return send_command(apic_id, vector); }
+// INIT, level assert, edge (the de-assert is obsolete since the P4).
+bool lapic_send_init(uint32_t apic_id) { return send_command(apic_id, 0x00004500); }
+bool lapic_send_startup(uint32_t apic_id, uint8_t page_number) { return send_command(apic_id, 0x00004600 | page_number); }
 bool lapic_x2apic_mode() { return g_x2apic; }
 bool lapic_has_tsc_deadline() { return g_tsc_deadline; }
 

@@ -12,7 +12,15 @@ struct PlatformInfo;
 namespace skiff::x86 {
 
 Result<void> lapic_init(uint64_t mmio_base);
+// Enables the calling application processor's local APIC in the same mode
+// as the boot CPU's.
+void lapic_init_secondary();
 uint32_t lapic_id();
+// Inter-processor interrupts. Each waits (bounded) for the APIC to accept
+// the previous one; false if it never did.
+bool lapic_send_ipi(uint32_t apic_id, uint8_t vector);
+bool lapic_send_init(uint32_t apic_id);
+bool lapic_send_startup(uint32_t apic_id, uint8_t page_number);
 bool lapic_x2apic_mode();
 bool lapic_has_tsc_deadline();
 

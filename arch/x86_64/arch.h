@@ -51,6 +51,20 @@ void timer_arm(uint64_t deadline, uint64_t now, uint64_t hz);
 void timer_disarm();
 // Enables interrupts and waits for one (sti; hlt).
 void wait_for_interrupt();
+void disable_interrupts();
+
+// SMP: starts every enabled CPU the platform describes besides the boot CPU,
+// each with its own descriptor tables, local APIC and timer, then runs
+// `cpu_main` on it (never returns). Returns how many CPUs are online.
+unsigned start_secondary_cpus(const PlatformInfo* platform, [[noreturn]] void (*cpu_main)());
+uint32_t boot_cpu_apic_id();
+// Asks another CPU to look at its run queue.
+void send_reschedule(uint32_t apic_id);
+// Invalidates a translation on every online CPU. Call with interrupts on.
+void tlb_shootdown(uint64_t address);
+// Thread stacks: unmaps / remaps the guard page below a stack.
+void remove_guard_page(uint64_t address);
+void restore_guard_page(uint64_t address);
 
 // Walks saved frame pointers from `frame` and prints return addresses.
 void print_backtrace(uint64_t frame_pointer);

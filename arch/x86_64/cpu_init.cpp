@@ -18,7 +18,7 @@ uint64_t address_of(const char* symbol) { return reinterpret_cast<uint64_t>(symb
 
 Result<void> cpu_init(std::span<const MemoryRange> memory_map, Result<uint64_t> (*allocate_table_page)())
 {
-    x86::load_descriptor_tables();
+    x86::load_descriptor_tables(nullptr);
     x86::enable_nx_if_supported();
 
     x86::AddressSpace& space = x86::kernel_address_space();

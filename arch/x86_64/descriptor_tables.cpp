@@ -10,17 +10,6 @@ namespace skiff::x86 {
 
 namespace {
 
-struct [[gnu::packed]] TaskStateSegment {
-    uint32_t reserved0;
-    uint64_t rsp[3];
-    uint64_t reserved1;
-    uint64_t ist[7];
-    uint64_t reserved2;
-    uint16_t reserved3;
-    uint16_t io_map_base;
-};
-static_assert(sizeof(TaskStateSegment) == 104);
-
 struct [[gnu::packed]] IdtGate {
     uint16_t offset_low;
     uint16_t selector;
@@ -41,16 +30,10 @@ constexpr uint16_t kernel_code_selector = 0x08;
 constexpr uint16_t kernel_data_selector = 0x10;
 constexpr uint16_t tss_selector = 0x18;
 
-enum IstSlot : uint8_t { ist_double_fault = 1, ist_nmi = 2, ist_machine_check = 3 };
-constexpr size_t ist_stack_size = 16384;
-
-struct CpuTables {
-    alignas(16) std::array<uint64_t, 5> gdt;
-    TaskStateSegment tss;
-};
+enum IstSlot : uint8_t { ist_double_fault = 1, ist_nmi = 2, ist_machine_check = 3, ist_page_fault = 4 };
 
 CpuTables g_boot_cpu_tables;
-[[gnu::section(".noinit")]] alignas(16) uint8_t g_boot_ist_stacks[3][ist_stack_size];
+[[gnu::section(".noinit")]] alignas(16) uint8_t g_boot_ist_stacks[CpuTables::ist_count][CpuTables::ist_stack_size];
 // Every gate is written before the IDT is loaded.
 [[gnu::section(".noinit")]] alignas(16) std::array<IdtGate, 256> g_idt;
 bool g_idt_built = false;
@@ -72,18 +55,23 @@ void build_idt()
     g_idt[2].ist = ist_nmi;
     g_idt[8].ist = ist_double_fault;
     g_idt[18].ist = ist_machine_check;
+    // Page faults too: a thread that overflows into its guard page still
+    // gets a clear report instead of a double fault.
+    g_idt[14].ist = ist_page_fault;
     g_idt_built = true;
 }
 
 } // namespace
 
-void load_descriptor_tables()
+void load_descriptor_tables(CpuTables* per_cpu)
 {
-    CpuTables& tables = g_boot_cpu_tables;
+    CpuTables& tables = per_cpu ? *per_cpu : g_boot_cpu_tables;
     auto tss_address = reinterpret_cast<uint64_t>(&tables.tss);
     tables.tss.io_map_base = sizeof(TaskStateSegment);
-    for (unsigned i = 0; i < 3; ++i)
-        tables.tss.ist[i] = reinterpret_cast<uint64_t>(&g_boot_ist_stacks[i][ist_stack_size]);
+    for (unsigned i = 0; i < CpuTables::ist_count; ++i) {
+        uint8_t* stack = per_cpu ? per_cpu->ist_stacks + i * CpuTables::ist_stack_size : g_boot_ist_stacks[i];
+        tables.tss.ist[i] = reinterpret_cast<uint64_t>(stack + CpuTables::ist_stack_size);
+    }
 
     tables.gdt[0] = 0;
     tables.gdt[1] = 0x00af9a000000ffff; // 64-bit code
@@ -93,7 +81,7 @@ void load_descriptor_tables()
         | (((limit >> 16) & 0xf) << 48) | (((tss_address >> 24) & 0xff) << 56);
     tables.gdt[4] = tss_address >> 32;
 
-    TablePointer gdt_pointer { uint16_t(sizeof(tables.gdt) - 1), reinterpret_cast<uint64_t>(tables.gdt.data()) };
+    TablePointer gdt_pointer { uint16_t(sizeof(tables.gdt) - 1), reinterpret_cast<uint64_t>(tables.gdt) };
     asm volatile(
         "lgdt %0\n"
         "pushq %1\n"

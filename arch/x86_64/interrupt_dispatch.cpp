@@ -3,6 +3,8 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/interrupts.h"
 #include "kernel/console.h"
+#include "kernel/cpu.h"
+#include "kernel/sched/thread.h"
 #include "kernel/kernel.h"
 #include "lib/log.h"
 
@@ -54,6 +56,12 @@ constexpr const char* exception_names[32] = {
     console::print("skiff:   r8 ={:#018x} r9 ={:#018x} r10={:#018x} r11={:#018x}", frame.r8, frame.r9, frame.r10, frame.r11);
     console::print("skiff:   r12={:#018x} r13={:#018x} r14={:#018x} r15={:#018x}", frame.r12, frame.r13, frame.r14, frame.r15);
     console::print("skiff:   cs={:#x} ss={:#x} rflags={:#x} cr3={:#x}", frame.cs, frame.ss, frame.rflags, read_cr3());
+    uint64_t gs_base = rdmsr(msr::gs_base);
+    if (gs_base != 0) {
+        Cpu& cpu = *reinterpret_cast<Cpu*>(gs_base);
+        if (cpu.current)
+            console::print("skiff:   on CPU {} (APIC id {}), thread {} '{}'", cpu.index, cpu.apic_id, cpu.current->id, cpu.current->name);
+    }
     console::print("skiff:   #- {:#x} (faulting instruction)", frame.rip);
     arch::print_backtrace(frame.rbp);
     arch::power_off(exit_status::kernel_failure);
@@ -96,6 +104,9 @@ extern "C" void interrupt_dispatch(InterruptFrame* frame)
     else
         log::warn("interrupt: vector {} has no handler", v);
     lapic_end_of_interrupt();
+    // Switching threads here is safe: the interrupted thread's registers are
+    // on its own stack and it resumes through this same path.
+    sched::preempt_if_needed(frame->rflags & (1u << 9));
 }
 
 } // namespace skiff::x86

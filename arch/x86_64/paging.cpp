@@ -152,6 +152,18 @@ bool AddressSpace::is_mapped(uint64_t address) const
 
 void AddressSpace::activate() { write_cr3(m_root); }
 
+Result<void> unmap_page(uint64_t address)
+{
+    LockGuard guard(g_lock);
+    return g_kernel_space.unmap(address & ~(small_page - 1), small_page);
+}
+
+Result<void> map_page(uint64_t address)
+{
+    LockGuard guard(g_lock);
+    return g_kernel_space.identity_map(address & ~(small_page - 1), small_page, { true, false, Cache::WriteBack });
+}
+
 Result<void*> map_mmio(uint64_t physical, uint64_t size)
 {
     uint64_t start = physical & ~(small_page - 1);

@@ -44,6 +44,11 @@ AddressSpace& kernel_address_space();
 bool nx_supported();
 void enable_nx_if_supported();
 
+// Removes / restores the identity mapping of one RAM page (guard pages),
+// under the address-space lock. Other CPUs' TLBs are the caller's business.
+Result<void> unmap_page(uint64_t address);
+Result<void> map_page(uint64_t address);
+
 // Maps device registers uncached; idempotent.
 Result<void*> map_mmio(uint64_t physical, uint64_t size);
 

@@ -2,6 +2,8 @@
 // signals. The waiter sleeps; it never spins on the device.
 #pragma once
 
+#include "kernel/sync/wait_queue.h"
+
 #include <atomic>
 
 namespace skiff {
@@ -17,6 +19,7 @@ public:
 
 private:
     std::atomic<bool> m_done { false };
+    WaitQueue m_waiters;
 };
 
 } // namespace skiff

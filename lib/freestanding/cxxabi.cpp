@@ -2,6 +2,7 @@
 #include "lib/spinlock.h"
 
 #include <atomic>
+#include <new>
 #include <cstdint>
 
 namespace skiff {
@@ -58,6 +59,7 @@ void __cxa_guard_abort(uint64_t* guard)
 extern "C" [[noreturn]] void abort() { skiff::cxxabi_fatal("abort() called"); }
 
 namespace std {
+const nothrow_t nothrow {};
 [[noreturn]] void __throw_out_of_range_fmt(const char*, ...) { skiff::cxxabi_fatal("std: index out of range"); }
 [[noreturn]] void __throw_out_of_range(const char*) { skiff::cxxabi_fatal("std: index out of range"); }
 [[noreturn]] void __throw_length_error(const char*) { skiff::cxxabi_fatal("std: length error"); }
