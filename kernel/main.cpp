@@ -128,10 +128,12 @@ SystemInfo system_info()
     if (auto result = sched::init_boot_cpu(); result.is_error())
         panic("cannot start the scheduler: {}", error_name(result.error()));
     arch::enable_interrupts();
+    uint64_t smp_start = arch::read_cycle_counter();
     unsigned online = arch::start_secondary_cpus(g_platform_known ? &g_platform : nullptr, sched::run_secondary_cpu);
     if (g_platform_known && online < g_platform.cpu_count)
         log::warn("smp: {} of {} CPUs online", online, g_platform.cpu_count);
-    log::info("smp: {} CPU(s) online", online);
+    if (online > 1)
+        log::info("smp: {} CPU(s) online in {} us", online, clock::counter_to_ns(arch::read_cycle_counter() - smp_start) / 1000);
     checkpoint("cpus");
     run_static_constructors();
 

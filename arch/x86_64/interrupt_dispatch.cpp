@@ -59,8 +59,12 @@ constexpr const char* exception_names[32] = {
     uint64_t gs_base = rdmsr(msr::gs_base);
     if (gs_base != 0) {
         Cpu& cpu = *reinterpret_cast<Cpu*>(gs_base);
-        if (cpu.current)
-            console::print("skiff:   on CPU {} (APIC id {}), thread {} '{}'", cpu.index, cpu.apic_id, cpu.current->id, cpu.current->name);
+        if (cpu.current) {
+            const sched::Thread& thread = *cpu.current;
+            console::print("skiff:   on CPU {} (APIC id {}), thread {} '{}'", cpu.index, cpu.apic_id, thread.id, thread.name);
+            if (frame.vector == 14 && thread.stack_base && cr2 >= thread.stack_base && cr2 < thread.stack_base + 4096)
+                console::print("skiff:   thread '{}' overflowed its stack into the guard page", thread.name);
+        }
     }
     console::print("skiff:   #- {:#x} (faulting instruction)", frame.rip);
     arch::print_backtrace(frame.rbp);
