@@ -197,9 +197,7 @@ void configure_cpu()
     *lint0 = (*lint0 & ~0x700u) | (0x7u << 8);
     *lint1 = (*lint1 & ~0x700u) | (0x4u << 8);
 
-    uint32_t eax, ebx, ecx, edx;
-    cpuid(1, eax, ebx, ecx, edx);
-    if (edx & (1u << 12))
+    if (cpuid(1).edx & (1u << 12))
         wrmsr(msr_mtrr_def_type, mtrr_enable_write_back);
 }
 
