@@ -1,6 +1,8 @@
 // From BootInfo to the application's main(), and from its return value to
 // power-off.
 #include "arch/x86_64/arch.h"
+#include "bus/pci/discovery.h"
+#include "bus/virtio_mmio/discovery.h"
 #include "firmware/platform.h"
 #include "kernel/boot_info.h"
 #include "kernel/clock.h"
@@ -76,6 +78,20 @@ void checkpoint(const char* name)
         g_checkpoints[g_checkpoint_count++] = { name, arch::read_cycle_counter() };
 }
 
+// Buses: virtio-mmio (command line, else ACPI) and PCI. Drivers bind as
+// devices are found; a device that fails is reported and left alone.
+void discover_devices()
+{
+    static const PlatformInfo no_platform {};
+    const PlatformInfo& platform = g_platform_known ? g_platform : no_platform;
+    auto mmio = virtio_mmio::discover_virtio_mmio(command_line(), platform, memory::firmware_memory());
+    if (mmio.is_error())
+        log::warn("devices: virtio-mmio discovery failed: {}", error_name(mmio.error()));
+    auto pci = pci::discover_pci(platform);
+    if (pci.is_error() && pci.error() != Error::NotFound)
+        log::warn("devices: PCI discovery failed: {}", error_name(pci.error()));
+}
+
 void run_static_constructors()
 {
     for (auto* constructor = __init_array_start; constructor != __init_array_end; ++constructor)
@@ -135,6 +151,7 @@ SystemInfo system_info()
     if (online > 1)
         log::info("smp: {} CPU(s) online in {} us", online, clock::counter_to_ns(arch::read_cycle_counter() - smp_start) / 1000);
     checkpoint("cpus");
+    discover_devices();
     run_static_constructors();
 
     g_command_line.set_program_name(skiff_app_name);
