@@ -12,7 +12,7 @@ function(skiff_unit_test name)
     ${SKIFF_ROOT}/tests/unit/support/log_capture.cpp ${SKIFF_ROOT}/tests/unit/support/cpu_hooks_host.cpp)
   target_include_directories(${name} PRIVATE ${SKIFF_ROOT} ${SKIFF_ROOT}/api)
   target_compile_definitions(${name} PRIVATE SKIFF_HOST=1)
-  target_compile_options(${name} PRIVATE -Wall -Wextra -Wno-unused-parameter -fsanitize=address,undefined -fno-omit-frame-pointer)
+  target_compile_options(${name} PRIVATE -Wall -Wextra -Wno-unused-parameter -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
   target_link_options(${name} PRIVATE -fsanitize=address,undefined)
   target_link_libraries(${name} PRIVATE GTest::gtest GTest::gtest_main)
   add_test(NAME unit.${name} COMMAND ${name})
@@ -22,6 +22,10 @@ endfunction()
 # skiff_fuzz_target(<name> SOURCES <fuzz entry and portable sources...>)
 # Built with clang's libFuzzer; registered as a short ctest run.
 find_program(SKIFF_CLANGXX NAMES clang++ clang++-14)
+file(GLOB_RECURSE SKIFF_PROJECT_HEADERS CONFIGURE_DEPENDS
+  ${SKIFF_ROOT}/arch/*.h ${SKIFF_ROOT}/kernel/*.h ${SKIFF_ROOT}/firmware/*.h ${SKIFF_ROOT}/lib/*.h
+  ${SKIFF_ROOT}/bus/*.h ${SKIFF_ROOT}/drivers/*.h ${SKIFF_ROOT}/block/*.h ${SKIFF_ROOT}/api/*.h
+  ${SKIFF_ROOT}/tests/*.h ${SKIFF_ROOT}/tools/*.h)
 function(skiff_fuzz_target name)
   cmake_parse_arguments(FZ "" "" "SOURCES" ${ARGN})
   if(NOT SKIFF_BUILD_FUZZERS OR NOT SKIFF_CLANGXX)
@@ -36,10 +40,12 @@ function(skiff_fuzz_target name)
   endforeach()
   add_custom_command(OUTPUT ${out}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/fuzz
-    COMMAND ${SKIFF_CLANGXX} -std=gnu++20 -g -O1 -fsanitize=fuzzer,address,undefined
+    COMMAND ${SKIFF_CLANGXX} -std=gnu++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
             -DSKIFF_HOST=1 -DSKIFF_FUZZ=1 -I${SKIFF_ROOT} -I${SKIFF_ROOT}/api
             ${abs_sources} ${SKIFF_ROOT}/tests/unit/support/log_capture.cpp ${SKIFF_ROOT}/tests/unit/support/cpu_hooks_host.cpp ${SKIFF_ROOT}/lib/format.cpp ${SKIFF_ROOT}/lib/log.cpp -o ${out}
-    DEPENDS ${abs_sources} ${SKIFF_ROOT}/tests/unit/support/log_capture.cpp
+    # Every project header: a custom command has no compiler-made header
+    # dependencies, and a stale fuzzer tests old code.
+    DEPENDS ${abs_sources} ${SKIFF_ROOT}/tests/unit/support/log_capture.cpp ${SKIFF_PROJECT_HEADERS}
     COMMENT "Building fuzz target ${name}" VERBATIM)
   add_custom_target(fuzz_${name} ALL DEPENDS ${out})
   # A fresh working corpus per run, seeded from tests/fuzz/corpus/<name> if present.

@@ -357,8 +357,10 @@ bool is_supported_space(uint8_t space_id)
 Result<void> parse_madt_entries(const PhysicalMemory& memory, uint64_t address, PlatformInfo& info)
 {
     SdtHeader header = TRY(read_table_header(memory, address, "APIC"));
-    if (header.length < sizeof(MadtHeader)) {
-        log::warn("acpi: MADT at {:#x}: length {} is shorter than its 44-byte header", address, header.length);
+    // Packed fields are copied into locals before use: log arguments bind by reference.
+    uint32_t length = header.length;
+    if (length < sizeof(MadtHeader)) {
+        log::warn("acpi: MADT at {:#x}: length {} is shorter than its 44-byte header", address, length);
         return Error::Corrupt;
     }
     MadtHeader madt_header;
@@ -381,7 +383,6 @@ Result<void> parse_madt_entries(const PhysicalMemory& memory, uint64_t address, 
         add_cpu(info, cpu);
     };
 
-    uint32_t length = header.length;
     uint32_t offset = sizeof(MadtHeader);
     while (offset < length) {
         madt::EntryHeader entry;
@@ -668,14 +669,15 @@ Result<void> parse_fadt(const PhysicalMemory& memory, uint64_t address, Platform
     info.fadt = 0;
     info.dsdt = 0;
     SdtHeader header = TRY(read_table_header(memory, address, "FACP"));
-    if (header.length < fadt::acpi1_length) {
-        log::warn("acpi: FADT at {:#x}: length {} is shorter than the {}-byte ACPI 1.0 FADT", address, header.length,
+    uint32_t length = header.length; // packed fields go into locals before use (log arguments bind by reference)
+    if (length < fadt::acpi1_length) {
+        log::warn("acpi: FADT at {:#x}: length {} is shorter than the {}-byte ACPI 1.0 FADT", address, length,
             fadt::acpi1_length);
         return Error::Corrupt;
     }
     // Fields past the table's length stay 0, which every use below reads as "absent".
     Fadt fadt {};
-    uint32_t copy = header.length < sizeof(fadt) ? header.length : sizeof(fadt);
+    uint32_t copy = length < sizeof(fadt) ? length : sizeof(fadt);
     if (!memory.read(address, &fadt, copy))
         return Error::OutOfRange;
 
@@ -700,9 +702,11 @@ Result<void> parse_fadt(const PhysicalMemory& memory, uint64_t address, Platform
     }
     info.fadt = address;
 
-    uint64_t dsdt = fadt.x_dsdt != 0 ? fadt.x_dsdt : fadt.dsdt;
-    if (fadt.x_dsdt != 0 && fadt.dsdt != 0 && fadt.x_dsdt != fadt.dsdt)
-        log::warn("acpi: FADT: DSDT {:#x} and X_DSDT {:#x} differ; using X_DSDT", fadt.dsdt, fadt.x_dsdt);
+    uint64_t x_dsdt = fadt.x_dsdt;
+    uint32_t legacy_dsdt = fadt.dsdt;
+    uint64_t dsdt = x_dsdt != 0 ? x_dsdt : legacy_dsdt;
+    if (x_dsdt != 0 && legacy_dsdt != 0 && x_dsdt != legacy_dsdt)
+        log::warn("acpi: FADT: DSDT {:#x} and X_DSDT {:#x} differ; using X_DSDT", legacy_dsdt, x_dsdt);
     if (dsdt == 0) {
         log::warn("acpi: FADT names no DSDT; S5 power-off unavailable");
         return ok();

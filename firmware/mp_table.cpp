@@ -107,8 +107,9 @@ Result<void> walk_entries(const PhysicalMemory& memory, uint64_t table, const Co
         TRY(visit(type, table + offset));
         offset += size;
     }
-    if (!quiet && header.entry_count != 0 && header.entry_count != index)
-        log::warn("mptable: header claims {} entries, the table holds {}", header.entry_count, index);
+    uint32_t claimed = header.entry_count; // a local: log arguments must not bind to packed fields
+    if (!quiet && claimed != 0 && claimed != index)
+        log::warn("mptable: header claims {} entries, the table holds {}", claimed, index);
     return ok();
 }
 
@@ -139,8 +140,9 @@ Result<void> parse_configuration_table(const PhysicalMemory& memory, uint64_t ta
         return Error::Corrupt;
     }
     // Every entry takes at least 8 bytes. (0 is common: see walk_entries.)
-    if (uint64_t(header.entry_count) * 8 > length - sizeof(ConfigHeader)) {
-        log::warn("mptable: entry count {} cannot fit in a {}-byte table", header.entry_count, length);
+    uint32_t entry_count = header.entry_count;
+    if (uint64_t(entry_count) * 8 > length - sizeof(ConfigHeader)) {
+        log::warn("mptable: entry count {} cannot fit in a {}-byte table", entry_count, length);
         return Error::Corrupt;
     }
     auto oem = printable(header.oem_id, sizeof(header.oem_id));
@@ -218,11 +220,11 @@ Result<void> parse_configuration_table(const PhysicalMemory& memory, uint64_t ta
             log::warn("mptable: ISA IRQ {} is assigned to unknown IOAPIC id {}", entry.source_irq, entry.destination_apic);
             return ok();
         }
-        uint16_t polarity = entry.flags & acpi::inti::polarity_mask;
-        uint16_t trigger = (entry.flags >> acpi::inti::trigger_shift) & acpi::inti::trigger_mask;
+        uint16_t flags = entry.flags;
+        uint16_t polarity = flags & acpi::inti::polarity_mask;
+        uint16_t trigger = (flags >> acpi::inti::trigger_shift) & acpi::inti::trigger_mask;
         if (polarity == 2 || trigger == 2)
-            log::warn("mptable: ISA IRQ {} uses reserved flags {:#x}; ISA defaults assumed", entry.source_irq,
-                entry.flags);
+            log::warn("mptable: ISA IRQ {} uses reserved flags {:#x}; ISA defaults assumed", entry.source_irq, flags);
         // "Conforms to the bus" on ISA means active high, edge triggered.
         add_isa_route(info, entry.source_irq, target->gsi_base + entry.destination_pin,
             polarity == acpi::inti::polarity_active_low, trigger == acpi::inti::trigger_level);

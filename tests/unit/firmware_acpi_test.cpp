@@ -42,6 +42,16 @@ TEST_F(AcpiTest, ScanLooksInTheEbdaFirst)
     EXPECT_EQ(found->address, 0x9fc40u);
 }
 
+TEST_F(AcpiTest, ScanWorksInPartlyReadableMemory)
+{
+    FakeMemory memory; // nothing but a 48-byte island in the BIOS area
+    memory.map(0xe1230, 0x30);
+    memory.write(0xe1240, rsdp(0, 0x1000, 0));
+    auto found = acpi::find_rsdp(memory, 0);
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->address, 0xe1240u);
+}
+
 TEST_F(AcpiTest, ScanSkipsCandidatesWithBadChecksums)
 {
     Machine m = qemu_pc();

@@ -97,6 +97,14 @@ TEST_F(MpTableTest, ScanLocations)
     EXPECT_EQ(mp::find_floating_pointer(rom.memory, 0x5000).value(), 0xf6a90u);
     EXPECT_TRUE(log_contains("MP pointer 0x5000 is unusable"));
 
+    // Only a sliver of the ROM area is readable: the scan must not need whole chunks.
+    FakeMemory sliver;
+    sliver.map(0xf6a80, 0x30);
+    MpTableBuilder pointer_only;
+    pointer_only.feature1 = 5;
+    sliver.write(0xf6a90, pointer_only.build(0xf6a90));
+    EXPECT_EQ(mp::find_floating_pointer(sliver, 0).value(), 0xf6a90u);
+
     // Off a 16-byte boundary it is not found by the scan.
     clear_log();
     Machine unaligned = machine_with(builder, 0xf6a98);
