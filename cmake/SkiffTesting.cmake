@@ -4,17 +4,25 @@
 find_package(GTest REQUIRED)
 find_package(Python3 REQUIRED COMPONENTS Interpreter)
 
+set(SKIFF_HOST_TEST_FLAGS -Wall -Wextra -Wno-unused-parameter -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+
+# Built once, linked into every unit test: formatting, logging with a
+# capturing backend, host stand-ins for the CPU hooks.
+add_library(skiff_test_support STATIC
+  ${SKIFF_ROOT}/lib/format.cpp ${SKIFF_ROOT}/lib/log.cpp
+  ${SKIFF_ROOT}/tests/unit/support/log_capture.cpp ${SKIFF_ROOT}/tests/unit/support/cpu_hooks_host.cpp)
+target_include_directories(skiff_test_support PUBLIC ${SKIFF_ROOT} ${SKIFF_ROOT}/api)
+target_compile_definitions(skiff_test_support PUBLIC SKIFF_HOST=1)
+target_compile_options(skiff_test_support PUBLIC ${SKIFF_HOST_TEST_FLAGS})
+target_link_options(skiff_test_support PUBLIC -fsanitize=address,undefined)
+
 # skiff_unit_test(<name> SOURCES <test and portable sources...>)
 function(skiff_unit_test name)
   cmake_parse_arguments(UT "" "" "SOURCES" ${ARGN})
-  add_executable(${name} ${UT_SOURCES}
-    ${SKIFF_ROOT}/lib/format.cpp ${SKIFF_ROOT}/lib/log.cpp
-    ${SKIFF_ROOT}/tests/unit/support/log_capture.cpp ${SKIFF_ROOT}/tests/unit/support/cpu_hooks_host.cpp)
-  target_include_directories(${name} PRIVATE ${SKIFF_ROOT} ${SKIFF_ROOT}/api)
-  target_compile_definitions(${name} PRIVATE SKIFF_HOST=1)
-  target_compile_options(${name} PRIVATE -Wall -Wextra -Wno-unused-parameter -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
-  target_link_options(${name} PRIVATE -fsanitize=address,undefined)
-  target_link_libraries(${name} PRIVATE GTest::gtest GTest::gtest_main)
+  add_executable(${name} ${UT_SOURCES})
+  # Whole archive: the log backend installs itself from a static object.
+  target_link_libraries(${name} PRIVATE -Wl,--whole-archive skiff_test_support -Wl,--no-whole-archive
+    GTest::gtest GTest::gtest_main)
   add_test(NAME unit.${name} COMMAND ${name})
   set_tests_properties(unit.${name} PROPERTIES LABELS unit TIMEOUT 120)
 endfunction()

@@ -5,7 +5,7 @@ import os
 import re
 import sys
 
-from . import cmdline, grub, qemu, runner
+from . import cmdline, firecracker, grub, qemu, runner
 
 EXIT_USAGE = runner.EXIT_FAILURE
 
@@ -95,9 +95,49 @@ def _parser():
     r.add_argument("--icount", action="store_true", help="deterministic instruction counting (TCG)")
     r.add_argument("--dry-run", action="store_true", help="print the QEMU command and exit")
     r.add_argument("--qemu-arg", action="append", default=[], metavar="ARG", help="passed to QEMU (repeatable)")
-    r.add_argument("--disk", metavar="FILE", help="not supported yet")
+    _disk_options(r)
     r.add_argument("--net", choices=("user",), help="not supported yet")
+
+    f = sub.add_parser("firecracker-config", help="write a Firecracker JSON configuration for an image",
+                       usage="skiff firecracker-config IMAGE [options] [-- app args...]",
+                       description="Print (or write with -o) the JSON for `firecracker --no-api --config-file`: "
+                                   "the image with Firecracker's default command line, the params and the "
+                                   "app's arguments, its disks and machine size.")
+    f.add_argument("image", metavar="IMAGE")
+    f.add_argument("--mem", type=_mem, default="128M", metavar="SIZE")
+    f.add_argument("--smp", type=_positive_int, default=1, metavar="N")
+    f.add_argument("--append", action="append", default=[], metavar="PARAMS",
+                   help="kernel parameters (repeatable)")
+    f.add_argument("--disk", action="append", default=[], metavar="FILE",
+                   help="raw disk image, a virtio-blk drive (repeatable)")
+    f.add_argument("--disk-readonly", action="store_true", help="attach every disk read-only")
+    f.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     return p
+
+
+def _disk_options(r):
+    r.add_argument("--disk", action="append", default=[], metavar="FILE",
+                   help="raw disk image, attached as a virtio-blk device (repeatable)")
+    r.add_argument("--disk-readonly", action="store_true", help="attach every disk read-only")
+    r.add_argument("--disk-transport", choices=qemu.DISK_TRANSPORTS, default="modern",
+                   help="pc: modern-only, transitional or legacy-only virtio-pci; microvm/fc-entry: "
+                        "modern = virtio-mmio version 2, legacy = version 1 (default modern)")
+    r.add_argument("--disk-cache", choices=qemu.DISK_CACHES, default="writeback",
+                   help="QEMU -drive cache= mode (default writeback)")
+
+
+def _disks(args):
+    """Disk objects for the --disk files; a missing file is an error."""
+    disks = []
+    for path in args.disk:
+        if not os.path.exists(path):
+            raise qemu.ConfigError(f"disk {path} not found (create it first, e.g. truncate -s 64M {path})")
+        if os.path.isdir(path):
+            raise qemu.ConfigError(f"disk {path} is a directory")
+        disks.append(qemu.Disk(os.path.abspath(path), readonly=args.disk_readonly,
+                               transport=getattr(args, "disk_transport", "modern"),
+                               cache=getattr(args, "disk_cache", "writeback")))
+    return disks
 
 
 def _fail(message):
@@ -105,16 +145,21 @@ def _fail(message):
     return EXIT_USAGE
 
 
+def _check_image(path):
+    if not os.path.isfile(path):
+        return f"skiff: image {path} not found"
+    with open(path, "rb") as f:
+        if f.read(4) != b"\x7fELF":
+            return f"skiff: {path} is not an ELF file"
+    return None
+
+
 def cmd_run(args, app_args):
-    if args.disk is not None:
-        return _fail("skiff: --disk is not supported yet (virtio-blk support comes later)")
     if args.net is not None:
         return _fail("skiff: --net is not supported yet (virtio-net support comes later)")
-    if not os.path.isfile(args.image):
-        return _fail(f"skiff: image {args.image} not found")
-    with open(args.image, "rb") as f:
-        if f.read(4) != b"\x7fELF":
-            return _fail(f"skiff: {args.image} is not an ELF file")
+    problem = _check_image(args.image)
+    if problem:
+        return _fail(problem)
     if args.boot == "grub" and args.machine != "pc":
         return _fail("skiff: --boot grub needs --machine pc (GRUB boots from SeaBIOS)")
     accel = qemu.resolve_accel(args.accel, args.icount)
@@ -122,7 +167,7 @@ def cmd_run(args, app_args):
     try:
         cfg = qemu.VmConfig(image, machine=args.machine, boot=args.boot, mem=args.mem, smp=args.smp,
                             params=cmdline.param_words(args.append), app_args=app_args,
-                            icount=args.icount, qemu_args=args.qemu_arg)
+                            icount=args.icount, qemu_args=args.qemu_arg, disks=_disks(args))
         iso = None
         if args.boot == "grub":
             iso = grub.make_iso(image, cmdline.build_words(cfg.params, cfg.app_args))
@@ -143,9 +188,32 @@ def cmd_run(args, app_args):
     return outcome.status
 
 
+def cmd_firecracker_config(args, app_args):
+    problem = _check_image(args.image)
+    if problem:
+        return _fail(problem)
+    try:
+        text = firecracker.render(firecracker.config(
+            args.image, disks=_disks(args), mem=args.mem, smp=args.smp,
+            params=cmdline.param_words(args.append), app_args=app_args))
+    except (cmdline.CmdlineError, qemu.ConfigError, firecracker.FirecrackerError) as e:
+        return _fail(f"skiff: {e}")
+    if args.output:
+        try:
+            with open(args.output, "w") as f:
+                f.write(text)
+        except OSError as e:
+            return _fail(f"skiff: cannot write {args.output}: {e.strerror}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def main(argv):
     options, app_args = _split_app_args(argv)
     args = _parser().parse_args(options)
     if args.command == "run":
         return cmd_run(args, app_args)
+    if args.command == "firecracker-config":
+        return cmd_firecracker_config(args, app_args)
     return _fail(f"skiff: unknown command {args.command}")

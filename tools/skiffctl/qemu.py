@@ -29,15 +29,76 @@ MICROVM_VIRTIO_IRQ_BASE = 5
 
 FC_ENTRY_LOADER = "fc-entry-loader.bin"
 
+# virtio-blk transports. On pc: modern = a virtio 1.0 only device (PCI id
+# 0x1042), transitional = QEMU's default (legacy I/O BAR and modern
+# capabilities), legacy = legacy only (0x1001, no modern capabilities). On
+# microvm QEMU's virtio-mmio transport defaults to version 1 (force-legacy=on);
+# modern sets version 2, as Firecracker has.
+DISK_TRANSPORTS = ("modern", "transitional", "legacy")
+# QEMU's default is writeback: the host page cache holds writes, and a guest
+# flush becomes fdatasync on the file, so flushed data is durable.
+DISK_CACHES = ("writeback", "none", "writethrough", "directsync", "unsafe")
+_PCI_TRANSPORT_FLAGS = {
+    "modern": "disable-legacy=on,disable-modern=off",
+    "transitional": "disable-legacy=off,disable-modern=off",
+    "legacy": "disable-legacy=off,disable-modern=on",
+}
+
 
 class ConfigError(ValueError):
     pass
 
 
+class Disk:
+    """A raw image file attached as a virtio-blk device."""
+
+    def __init__(self, path, readonly=False, transport="modern", cache="writeback"):
+        if transport not in DISK_TRANSPORTS:
+            raise ConfigError(f"unknown disk transport {transport!r} (choose from {', '.join(DISK_TRANSPORTS)})")
+        if cache not in DISK_CACHES:
+            raise ConfigError(f"unknown disk cache mode {cache!r} (choose from {', '.join(DISK_CACHES)})")
+        self.path = path
+        self.readonly = readonly
+        self.transport = transport
+        self.cache = cache
+
+
+def disk_args(machine, disks):
+    """QEMU arguments that attach `disks`: (-drive options, devices).
+
+    `devices` are the -device values in order; on microvm and fc-entry they
+    are virtio-mmio devices, which take the transports from the highest slot
+    down (see virtio_mmio_cmdline_entries). The bench's Linux guest gets its
+    disk from here too, so both guests see the same device."""
+    if not disks:
+        return [], []
+    transports = {d.transport for d in disks}
+    if len(transports) > 1:
+        raise ConfigError("all disks must use the same transport")
+    transport = transports.pop()
+    drives, devices = [], []
+    if machine != "pc":
+        if transport == "transitional":
+            raise ConfigError("virtio-mmio has no transitional devices: use --disk-transport modern (version 2) "
+                              "or legacy (version 1)")
+        # A QEMU global, so it applies to every transport of the machine.
+        drives += ["-global", "virtio-mmio.force-legacy=" + ("on" if transport == "legacy" else "off")]
+    for i, d in enumerate(disks):
+        opts = f"file={qemu_opt_value(d.path)},if=none,id=disk{i},format=raw,cache={d.cache}"
+        if d.readonly:
+            opts += ",readonly=on"
+        drives += ["-drive", opts]
+        if machine == "pc":
+            devices.append(f"virtio-blk-pci,drive=disk{i},{_PCI_TRANSPORT_FLAGS[transport]}")
+        else:
+            devices.append(f"virtio-blk-device,drive=disk{i}")
+    return drives, devices
+
+
 class VmConfig:
     def __init__(self, image, machine="microvm", boot="pvh", mem="128M", smp=1,
                  params=(), app_args=(), icount=False, qemu_args=(), virtio_devices=(),
-                 qemu=None, fc_loader=None):
+                 qemu=None, fc_loader=None, disks=()):
         self.image = image
         self.machine = machine
         self.boot = boot
@@ -47,8 +108,11 @@ class VmConfig:
         self.app_args = list(app_args)
         self.icount = icount
         self.qemu_args = list(qemu_args)
-        # QEMU -device arguments for virtio-mmio devices, in command-line order.
-        self.virtio_devices = list(virtio_devices)
+        self.disks = list(disks)
+        self.drive_args, disk_devices = disk_args(machine, self.disks)
+        # QEMU -device arguments for virtio devices, in command-line order;
+        # on microvm and fc-entry these are virtio-mmio devices.
+        self.virtio_devices = list(virtio_devices) + disk_devices
         self.qemu = qemu or os.environ.get("SKIFF_QEMU", QEMU_DEFAULT)
         self.fc_loader = fc_loader
 
@@ -122,6 +186,8 @@ def kernel_cmdline(cfg):
         words.extend(FIRECRACKER_DEFAULT_CMDLINE.split())
     words.extend(cfg.params)
     if cfg.machine == "fc-entry":
+        # What Firecracker does for its devices; microvm with acpi=off puts
+        # them at QEMU's addresses, which these entries describe.
         words.extend(virtio_mmio_cmdline_entries(len(cfg.virtio_devices)))
     return cmdline.render(cmdline.build_words(words, cfg.app_args))
 
@@ -162,6 +228,7 @@ def build_command(cfg, accel, iso=None):
             "-m", cfg.mem, "-smp", str(cfg.smp), "-accel", accel]
     if cfg.icount:
         cmd += ["-icount", "shift=0,sleep=off"]
+    cmd += cfg.drive_args
     for dev in cfg.virtio_devices:
         cmd += ["-device", dev]
     cmd += cfg.qemu_args
