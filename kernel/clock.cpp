@@ -16,7 +16,9 @@ namespace {
 std::atomic<uint64_t> g_hz { 0 };
 std::string_view g_source = "none";
 uint64_t g_origin = 0; // counter value at the boot entry
-SpinLock g_rate_lock;
+// Interrupt handlers read the clock too: the lock keeps interrupts off, or
+// a handler on the calibrating CPU would spin on it forever.
+IrqSpinLock g_rate_lock;
 
 
 uint64_t rate()
