@@ -72,6 +72,7 @@ Result<void> VirtioBlk::init(const Options& options)
     }
     const char* who = name().data();
     m_poll_mode = options.poll_mode;
+    m_watchdog = options.poll_mode ? Watchdog {} : options.watchdog;
 
     uint64_t wanted = blk::feature::size_max | blk::feature::seg_max | blk::feature::read_only | blk::feature::blk_size
         | blk::feature::flush | blk::feature::discard | blk::feature::write_zeroes | feature::event_idx | feature::indirect_desc;
@@ -199,6 +200,7 @@ void VirtioBlk::start(Request& request)
         return;
     }
     DoneList done;
+    bool arm_watchdog = false;
     {
         LockGuard guard(m_lock);
         request.internal.next = nullptr;
@@ -208,8 +210,51 @@ void VirtioBlk::start(Request& request)
             m_pending_head = &request;
         m_pending_tail = &request;
         pump(done);
+        if (m_watchdog.arm && !m_watchdog_armed && m_queue.chains_in_flight() > 0) {
+            m_watchdog_armed = true;
+            m_completed_at_tick = m_completions.load(std::memory_order_relaxed);
+            arm_watchdog = true;
+        }
+    }
+    if (arm_watchdog)
+        m_watchdog.arm(m_watchdog.context);
+    run_callbacks(done.head);
+}
+
+bool VirtioBlk::check_progress()
+{
+    DoneList done;
+    size_t recovered = 0;
+    bool again;
+    {
+        LockGuard guard(m_lock);
+        uint64_t completed = m_completions.load(std::memory_order_relaxed);
+        if (m_queue.chains_in_flight() > 0 && completed == m_completed_at_tick && !m_queue.broken()) {
+            // Nothing moved for a whole period: the device may have missed
+            // our kick, or we its interrupt. Both are harmless to repeat.
+            m_queue.notify_device();
+            recovered = m_queue.poll([&](const Virtqueue::Used& used) { complete_part(used, done); });
+            pump(done);
+        }
+        m_completed_at_tick = m_completions.load(std::memory_order_relaxed);
+        again = m_queue.chains_in_flight() > 0;
+        m_watchdog_armed = again;
+    }
+    if (recovered) {
+        m_recovered.fetch_add(recovered, std::memory_order_relaxed);
+        if (!m_lost_notification_logged) {
+            m_lost_notification_logged = true;
+            log::warn("{}: {} completion(s) were waiting without an interrupt; recovered by polling (logged once)", name(), recovered);
+        }
     }
     run_callbacks(done.head);
+    return again;
+}
+
+VirtioBlk::Statistics VirtioBlk::statistics() const
+{
+    return { m_interrupts.load(std::memory_order_relaxed), m_completions.load(std::memory_order_relaxed),
+        m_recovered.load(std::memory_order_relaxed) };
 }
 
 void VirtioBlk::pump(DoneList& done)
@@ -346,6 +391,7 @@ void VirtioBlk::complete_part(const Virtqueue::Used& used, DoneList& done)
     slot.next_free = m_free_slot;
     m_free_slot = slot_index;
     ++m_free_slots;
+    m_completions.fetch_add(1, std::memory_order_relaxed);
     if (--request.internal.parts_in_flight == 0 && request.internal.dispatched)
         done.push(request);
 }
@@ -379,6 +425,7 @@ void VirtioBlk::run_callbacks(Request* list)
 void VirtioBlk::handle_interrupt()
 {
     uint32_t causes = m_transport.acknowledge_interrupt();
+    m_interrupts.fetch_add(1, std::memory_order_relaxed);
     if (!m_ready.load(std::memory_order_acquire))
         return;
     if (causes & interrupt::config_change)

@@ -8,6 +8,13 @@
 // size are split into parts and completed once, when all parts are done.
 // Completions come from the interrupt handler (handle_interrupt) or, in poll
 // mode, from poll().
+//
+// A notification can be lost in either direction even with a correct driver:
+// QEMU before 8.1 drops a guest's memory barriers under TCG with one vCPU
+// (its commit "tcg: Do not elide memory barriers for !CF_PARALLEL in system
+// mode"), which breaks the EVENT_IDX handshake. So while requests are in
+// flight a watchdog (check_progress, driven by a kernel timer) re-kicks the
+// device and polls the used ring whenever nothing completed for a period.
 #pragma once
 
 #include "block/block_device.h"
@@ -84,10 +91,18 @@ public:
     static constexpr uint32_t max_part_segments = 32;
     static constexpr uint32_t max_part_bytes = 1u << 20;
 
+    // Asked to call check_progress() after a while; the kernel backs it with
+    // a timer. Called with no driver lock held.
+    struct Watchdog {
+        void (*arm)(void* context) { nullptr };
+        void* context { nullptr };
+    };
+
     struct Options {
         const char* name { nullptr }; // default: the next of vda, vdb, ...
         uint16_t queue_size { 256 };  // upper bound; the device may offer less
         bool poll_mode { false };     // no interrupts: completions only in poll()
+        Watchdog watchdog {};         // interrupt mode only
     };
 
     VirtioBlk(Transport& transport, DmaProvider& dma) : m_transport(transport), m_dma(dma) {}
@@ -102,6 +117,19 @@ public:
     // work, or stand for many completions. Safe before init() finished.
     void handle_interrupt();
     static void interrupt_entry(void* self) { static_cast<VirtioBlk*>(self)->handle_interrupt(); }
+
+    // The watchdog's tick: if requests are in flight and none completed since
+    // the previous tick, notify the device and poll the used ring. Returns
+    // whether to tick again (requests are still in flight); once it returns
+    // false the next submission arms the watchdog again.
+    bool check_progress();
+
+    struct Statistics {
+        uint64_t interrupts;     // handler runs, with or without work
+        uint64_t completions;    // device chains completed
+        uint64_t recovered;      // completions the watchdog found without an interrupt
+    };
+    Statistics statistics() const;
 
     bool interrupt_driven() const override { return !m_poll_mode; }
     size_t poll() override { return drain(); }
@@ -165,6 +193,14 @@ private:
     std::atomic<bool> m_ready { false };
     std::atomic<bool> m_broken { false };
     bool m_unknown_status_logged { false };
+
+    Watchdog m_watchdog {};
+    bool m_watchdog_armed { false };     // under m_lock
+    uint64_t m_completed_at_tick { 0 };  // under m_lock
+    bool m_lost_notification_logged { false };
+    std::atomic<uint64_t> m_interrupts { 0 };
+    std::atomic<uint64_t> m_completions { 0 };
+    std::atomic<uint64_t> m_recovered { 0 };
 };
 
 } // namespace skiff::virtio

@@ -8,6 +8,7 @@
 #include "drivers/virtio/pci_transport.h"
 #include "drivers/virtio/virtio_blk.h"
 #include "drivers/virtio/virtio_spec.h"
+#include "kernel/clock.h"
 #include "kernel/irq.h"
 #include "lib/log.h"
 
@@ -29,10 +30,39 @@ T* create(Args&&... args)
     return object;
 }
 
+// How long a device with requests in flight may go without completing any
+// before the driver re-kicks it and polls (VirtioBlk::check_progress).
+constexpr uint64_t watchdog_period_ns = 50'000'000;
+
+struct BlockWatchdog {
+    virtio::VirtioBlk* device;
+    clock::Timer timer;
+};
+
+void watchdog_tick(void* context)
+{
+    auto* watchdog = static_cast<BlockWatchdog*>(context);
+    if (watchdog->device->check_progress())
+        clock::timer_start(watchdog->timer, clock::now_ns() + watchdog_period_ns, watchdog_tick, watchdog);
+}
+
+void watchdog_arm(void* context)
+{
+    auto* watchdog = static_cast<BlockWatchdog*>(context);
+    clock::timer_start(watchdog->timer, clock::now_ns() + watchdog_period_ns, watchdog_tick, watchdog);
+}
+
 Result<void> bind_block(virtio::Transport& transport, std::string_view where, virtio::VirtioBlk& device, bool poll_mode)
 {
     virtio::VirtioBlk::Options options;
     options.poll_mode = poll_mode;
+    if (!poll_mode) {
+        auto* watchdog = create<BlockWatchdog>();
+        if (!watchdog)
+            return Error::OutOfMemory;
+        watchdog->device = &device;
+        options.watchdog = { watchdog_arm, watchdog };
+    }
     if (auto result = device.init(options); result.is_error()) {
         log::error("virtio: block device at {} not usable: {}", where, error_name(result.error()));
         return result.error();

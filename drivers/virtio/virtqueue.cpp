@@ -210,6 +210,12 @@ bool Virtqueue::kick()
     return notify;
 }
 
+void Virtqueue::notify_device()
+{
+    if (!m_broken && m_transport)
+        m_transport->notify(m_index);
+}
+
 void Virtqueue::free_chain(uint16_t head)
 {
     Head& state = m_heads[head];

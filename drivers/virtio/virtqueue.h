@@ -82,6 +82,8 @@ public:
     // asked not to be told (EVENT_IDX avail_event or NO_NOTIFY). Returns
     // whether it notified.
     bool kick();
+    // Notifies the device whatever it asked for (recovery from a lost kick).
+    void notify_device();
 
     // The next completed chain, or nullopt. Once broken, the chains still in
     // flight come back one by one with error DeviceBroken.

@@ -724,3 +724,85 @@ TEST(VirtioBlk, InterruptsBeforeInitAreHarmless)
     EXPECT_EQ(blk.poll(), 0u);
     EXPECT_EQ(device.interrupt_status(), 0u);
 }
+
+// ---- the progress watchdog ----
+
+struct WatchdogArms {
+    int count { 0 };
+    static void arm(void* self) { ++static_cast<WatchdogArms*>(self)->count; }
+};
+
+TEST(VirtioBlk, WatchdogRecoversALostInterrupt)
+{
+    WatchdogArms arms;
+    VirtioBlk::Options options;
+    options.watchdog = { WatchdogArms::arm, &arms };
+    Rig rig(Bus::MmioV2, {}, options);
+    ASSERT_TRUE(rig.init_result);
+    std::vector<uint8_t> buffer(512);
+    Outcome read;
+    Request request = make(Operation::Read, 3, 1, buffer.data(), read);
+    ASSERT_TRUE(rig.blk->submit(request));
+    EXPECT_EQ(arms.count, 1); // requests in flight: the watchdog is asked for
+    rig.device.drop_interrupts = 1;
+    EXPECT_EQ(rig.device.process(0), 1u);
+    EXPECT_FALSE(rig.device.deliver());
+    EXPECT_EQ(read.calls, 0); // done on the device, yet nobody heard
+    int notifications = rig.device.notifications;
+    EXPECT_FALSE(rig.blk->check_progress()); // nothing in flight any more
+    EXPECT_EQ(read.calls, 1);
+    EXPECT_FALSE(read.error);
+    EXPECT_EQ(rig.device.notifications, notifications + 1); // and a re-kick
+    EXPECT_EQ(rig.blk->statistics().recovered, 1u);
+    EXPECT_TRUE(skiff::testing::log_contains("without an interrupt"));
+    // Idle again: the next submission asks for the watchdog anew.
+    Outcome again;
+    Request second = make(Operation::Read, 4, 1, buffer.data(), again);
+    ASSERT_TRUE(rig.blk->submit(second));
+    EXPECT_EQ(arms.count, 2);
+    rig.run();
+    EXPECT_EQ(again.calls, 1);
+    EXPECT_FALSE(rig.blk->check_progress());
+    EXPECT_EQ(rig.blk->statistics().recovered, 1u);
+}
+
+TEST(VirtioBlk, WatchdogRekicksADeviceThatMissedTheKick)
+{
+    WatchdogArms arms;
+    VirtioBlk::Options options;
+    options.watchdog = { WatchdogArms::arm, &arms };
+    Rig rig(Bus::PciModern, {}, options);
+    ASSERT_TRUE(rig.init_result);
+    std::vector<uint8_t> buffer(512);
+    Outcome read;
+    Request request = make(Operation::Read, 3, 1, buffer.data(), read);
+    ASSERT_TRUE(rig.blk->submit(request));
+    int notifications = rig.device.notifications;
+    // No progress for a period: notify again, keep watching.
+    EXPECT_TRUE(rig.blk->check_progress());
+    EXPECT_EQ(rig.device.notifications, notifications + 1);
+    EXPECT_EQ(read.calls, 0);
+    rig.run();
+    EXPECT_EQ(read.calls, 1);
+    // Progress since the last tick: nothing to recover, and done watching.
+    EXPECT_FALSE(rig.blk->check_progress());
+    EXPECT_EQ(rig.device.notifications, notifications + 1);
+    EXPECT_EQ(rig.blk->statistics().recovered, 0u);
+    EXPECT_GE(rig.blk->statistics().interrupts, 1u);
+    EXPECT_EQ(rig.blk->statistics().completions, 1u);
+}
+
+TEST(VirtioBlk, PollModeHasNoWatchdog)
+{
+    WatchdogArms arms;
+    VirtioBlk::Options options;
+    options.poll_mode = true;
+    options.watchdog = { WatchdogArms::arm, &arms };
+    Rig rig(Bus::MmioV2, {}, options);
+    ASSERT_TRUE(rig.init_result);
+    std::vector<uint8_t> buffer(512);
+    Outcome read;
+    Request request = make(Operation::Read, 3, 1, buffer.data(), read);
+    ASSERT_TRUE(rig.blk->submit(request));
+    EXPECT_EQ(arms.count, 0);
+}

@@ -339,7 +339,9 @@ void SimDevice::push_used(uint16_t index, uint32_t id, uint32_t length)
     std::atomic_thread_fence(std::memory_order_seq_cst);
     bool signal = event_idx() ? need_event(driver_used_event(index), queue.used_index, old_index)
                               : !(driver_avail_flags(index) & avail_flag_no_interrupt);
-    if (signal)
+    if (signal && drop_interrupts > 0)
+        --drop_interrupts;
+    else if (signal)
         latch_interrupt(interrupt::used_buffer);
 }
 

@@ -113,6 +113,7 @@ public:
     bool generation_flaps { false };    // every generation read differs
     bool status_stuck { false };        // reset never reads back 0
     bool no_notify_flag { false };      // sets USED_F_NO_NOTIFY (no EVENT_IDX)
+    int drop_interrupts { 0 };          // the next N used-buffer interrupts are lost
     // Device-side EVENT_IDX: where it asks to be notified; nullopt keeps
     // avail_event at "every new buffer".
     std::optional<uint16_t> avail_event_override;
