@@ -145,6 +145,14 @@ constexpr size_t max_devices = 16;
 // Exists if the name is taken, Full beyond max_devices.
 Result<void> register_device(BlockDevice& device);
 void unregister_device(BlockDevice& device);
+
+// Buses are probed when something first looks for a device, not at boot: an
+// application that uses no disk never pays for the scans. The kernel installs
+// `probe`, which must be safe to call from any thread, any number of times
+// (it probes once; a caller arriving meanwhile waits for it to finish).
+void set_prober(void (*probe)());
+
+// Lookups (they run the prober first).
 size_t device_count();
 BlockDevice* device(size_t index); // registration order; nullptr past the end
 BlockDevice* find(std::string_view name);

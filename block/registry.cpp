@@ -1,19 +1,28 @@
 // The block-device registry. Drivers register disks while the kernel probes
-// buses; applications look them up by name ("vda") or index.
+// buses (on the first lookup); applications look them up by name ("vda") or
+// index.
 #include "block/block_device.h"
 
 #include "lib/log.h"
 #include "lib/spinlock.h"
 
 #include <array>
+#include <atomic>
 
 namespace skiff::block {
 
 namespace {
 
+std::atomic<void (*)()> g_prober { nullptr };
 SpinLock g_lock;
 std::array<BlockDevice*, max_devices> g_devices {};
 size_t g_count = 0;
+
+void ensure_probed()
+{
+    if (auto probe = g_prober.load(std::memory_order_acquire))
+        probe();
+}
 
 BlockDevice* find_locked(std::string_view name)
 {
@@ -54,20 +63,25 @@ void unregister_device(BlockDevice& device)
     }
 }
 
+void set_prober(void (*probe)()) { g_prober.store(probe, std::memory_order_release); }
+
 size_t device_count()
 {
+    ensure_probed();
     LockGuard guard(g_lock);
     return g_count;
 }
 
 BlockDevice* device(size_t index)
 {
+    ensure_probed();
     LockGuard guard(g_lock);
     return index < g_count ? g_devices[index] : nullptr;
 }
 
 BlockDevice* find(std::string_view name)
 {
+    ensure_probed();
     LockGuard guard(g_lock);
     return find_locked(name);
 }

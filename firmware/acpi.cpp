@@ -708,27 +708,35 @@ Result<void> parse_fadt(const PhysicalMemory& memory, uint64_t address, Platform
     if (x_dsdt != 0 && legacy_dsdt != 0 && x_dsdt != legacy_dsdt)
         log::warn("acpi: FADT: DSDT {:#x} and X_DSDT {:#x} differ; using X_DSDT", legacy_dsdt, x_dsdt);
     if (dsdt == 0) {
-        log::warn("acpi: FADT names no DSDT; S5 power-off unavailable");
+        log::warn("acpi: FADT names no DSDT");
         return ok();
     }
-    auto dsdt_header = read_table_header(memory, dsdt, "DSDT");
-    if (!dsdt_header) {
-        log::warn("acpi: DSDT unusable; S5 power-off unavailable");
-        return ok();
-    }
+    // Validated by whoever reads it (resolve_s5, the device scan): checksumming
+    // tens of KiB of AML is not worth it for a machine that never looks.
     info.dsdt = dsdt;
-    auto s5 = scan_for_s5(MemoryBytes(memory, dsdt + sizeof(SdtHeader), dsdt_header->length - sizeof(SdtHeader)));
+    return ok();
+}
+
+Result<void> resolve_s5(const PhysicalMemory& memory, PlatformInfo& info)
+{
+    PowerControl& power = info.power;
+    power.s5_available = false;
+    if (info.dsdt == 0)
+        return Error::NotFound;
+    auto s5 = find_s5_in_dsdt(memory, info.dsdt);
     if (!s5) {
         if (s5.error() == Error::NotFound)
             log::info("acpi: DSDT has no \\_S5 object; S5 power-off unavailable");
-        return ok();
+        return s5.error();
     }
     power.slp_typ_a = s5->a;
     power.slp_typ_b = s5->b;
     bool has_register = power.hardware_reduced ? power.sleep_control.present() : power.pm1a_control.present();
-    if (!has_register)
+    if (!has_register) {
         log::info("acpi: \\_S5 found but the FADT has no {} register", power.hardware_reduced ? "sleep control" : "PM1a control");
-    power.s5_available = has_register;
+        return Error::NotFound;
+    }
+    power.s5_available = true;
     return ok();
 }
 

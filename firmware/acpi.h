@@ -248,9 +248,14 @@ Result<uint64_t> find_table(const PhysicalMemory& memory, const RootTable& root,
 // (after clearing them) and sets info.madt. On error they are left empty.
 Result<void> parse_madt(const PhysicalMemory& memory, uint64_t address, PlatformInfo& info);
 
-// Fills info.power, boot_arch_flags, fadt and dsdt; looks up \_S5 in the DSDT.
-// A bad DSDT only makes S5 unavailable; a bad FADT is an error.
+// Fills info.power (registers only), boot_arch_flags, fadt and the address of
+// the DSDT, unread: a bad FADT is an error, a bad DSDT is found by its users.
 Result<void> parse_fadt(const PhysicalMemory& memory, uint64_t address, PlatformInfo& info);
+
+// Reads \_S5 from the DSDT parse_fadt recorded and sets power.s5_available
+// and the sleep types. Kept out of boot: scanning AML costs more than the rest
+// of a microVM's boot, and S5 is needed only when isa-debug-exit is absent.
+Result<void> resolve_s5(const PhysicalMemory& memory, PlatformInfo& info);
 
 struct SleepType {
     uint8_t a;

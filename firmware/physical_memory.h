@@ -15,6 +15,10 @@ class PhysicalMemory {
 public:
     // Copies size bytes at a physical address; false if any part is outside what may be read.
     virtual bool read(uint64_t address, void* out, size_t size) const = 0;
+    // Read-only access in place for signature scans over large areas (the
+    // BIOS ROM), or nullptr when the bytes must be copied with read(). A scan
+    // only compares; whatever it finds is then read() and checked as usual.
+    virtual const uint8_t* scan_view(uint64_t address, size_t size) const { return nullptr; }
 
 protected:
     ~PhysicalMemory() = default;

@@ -86,9 +86,9 @@ void log_platform(const PlatformInfo& info)
     }
     const PowerControl& power = info.power;
     if (info.fadt != 0) {
-        log::info("platform: ACPI {}; S5 {} (SLP_TYP {}/{}); reset register {}", power.hardware_reduced ? "hardware-reduced" : "legacy",
-            power.s5_available ? "available" : "unavailable", power.slp_typ_a, power.slp_typ_b,
-            power.reset_available ? "available" : "unavailable");
+        bool sleep_register = power.hardware_reduced ? power.sleep_control.present() : power.pm1a_control.present();
+        log::info("platform: ACPI {}; S5 register {}; reset register {}", power.hardware_reduced ? "hardware-reduced" : "legacy",
+            sleep_register ? "present" : "absent", power.reset_available ? "available" : "unavailable");
     }
 }
 

@@ -1,8 +1,10 @@
 // From BootInfo to the application's main(), and from its return value to
 // power-off.
 #include "arch/x86_64/arch.h"
+#include "block/block_device.h"
 #include "bus/pci/discovery.h"
 #include "bus/virtio_mmio/discovery.h"
+#include "firmware/acpi.h"
 #include "firmware/platform.h"
 #include "kernel/boot_info.h"
 #include "kernel/clock.h"
@@ -11,6 +13,7 @@
 #include "kernel/cpu.h"
 #include "kernel/panic.h"
 #include "kernel/sched/thread.h"
+#include "kernel/sync/mutex.h"
 #include "kernel/kernel.h"
 #include "kernel/memory.h"
 #include "lib/log.h"
@@ -65,6 +68,15 @@ void discover_platform(const BootInfo& boot_info)
         log_platform(g_platform);
 }
 
+// The DSDT scan for \_S5 waits until a power-off needs it (see acpi::resolve_s5).
+bool resolve_sleep_type(PowerControl& power)
+{
+    if (acpi::resolve_s5(memory::firmware_memory(), g_platform).is_error())
+        return false;
+    power = g_platform.power;
+    return power.s5_available;
+}
+
 // Cycle-counter checkpoints through boot, printed with `boottime`.
 struct Checkpoint {
     const char* name;
@@ -79,7 +91,8 @@ void checkpoint(const char* name)
 }
 
 // Buses: virtio-mmio (command line, else ACPI) and PCI. Drivers bind as
-// devices are found; a device that fails is reported and left alone.
+// devices are found; a device that fails is reported and left alone. Runs on
+// the first device lookup (block::set_prober), in whichever thread asks.
 void discover_devices()
 {
     static const PlatformInfo no_platform {};
@@ -91,6 +104,9 @@ void discover_devices()
     if (pci.is_error() && pci.error() != Error::NotFound)
         log::warn("devices: PCI discovery failed: {}", error_name(pci.error()));
 }
+
+Once g_devices_probed;
+void probe_devices() { g_devices_probed.call(discover_devices); }
 
 void run_static_constructors()
 {
@@ -133,7 +149,7 @@ SystemInfo system_info()
     checkpoint("paging");
     discover_platform(boot_info);
     checkpoint("platform");
-    arch::set_power_control(g_platform_known ? &g_platform : nullptr);
+    arch::set_power_control(g_platform_known ? &g_platform : nullptr, resolve_sleep_type);
     if (auto result = arch::interrupts_init(g_platform_known ? &g_platform : nullptr); result.is_error()) {
         console::print("skiff: cannot set up interrupts: {}", error_name(result.error()));
         arch::power_off(exit_status::kernel_failure);
@@ -151,7 +167,9 @@ SystemInfo system_info()
     if (online > 1)
         log::info("smp: {} CPU(s) online in {} us", online, clock::counter_to_ns(arch::read_cycle_counter() - smp_start) / 1000);
     checkpoint("cpus");
-    discover_devices();
+    block::set_prober(probe_devices);
+    if (g_command_line.has_flag("probe_devices_at_boot"))
+        probe_devices();
     run_static_constructors();
 
     g_command_line.set_program_name(skiff_app_name);

@@ -66,6 +66,13 @@ public:
         return true;
     }
 
+    const uint8_t* scan_view(uint64_t address, size_t size) const override
+    {
+        if (address < page || address + size < address || !allowed(address, size))
+            return nullptr;
+        return reinterpret_cast<const uint8_t*>(address);
+    }
+
 private:
     static bool allowed(uint64_t address, uint64_t size)
     {

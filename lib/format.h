@@ -93,7 +93,7 @@ Argument make_argument(const T& value)
         a.u = value;
     } else if constexpr (std::is_convertible_v<U, std::string_view>) {
         std::string_view sv;
-        if constexpr (std::is_pointer_v<std::decay_t<U>>)
+        if constexpr (std::is_pointer_v<std::remove_cvref_t<U>>)
             sv = value ? std::string_view(value) : std::string_view("(null)");
         else
             sv = value;

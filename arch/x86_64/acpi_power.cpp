@@ -6,12 +6,15 @@
 #include "firmware/platform.h"
 #include "kernel/console.h"
 
+#include <atomic>
+
 namespace skiff::arch {
 
 namespace {
 
 PowerControl g_power;
 bool g_have_power = false;
+std::atomic<SleepTypeResolver> g_resolver { nullptr };
 
 bool write_register(const GenericAddress& where, uint16_t value)
 {
@@ -48,16 +51,23 @@ uint16_t read_io_register(const GenericAddress& where)
 
 } // namespace
 
-void set_power_control(const PlatformInfo* platform)
+void set_power_control(const PlatformInfo* platform, SleepTypeResolver resolve_sleep_type)
 {
     g_have_power = platform != nullptr;
     if (platform)
         g_power = platform->power;
+    g_resolver.store(platform ? resolve_sleep_type : nullptr);
 }
 
 void power_off_acpi()
 {
-    if (!g_have_power || !g_power.s5_available)
+    if (!g_have_power)
+        return;
+    // Only the first CPU to get here resolves; a second one racing it (two
+    // panics) finds S5 unavailable and goes on to the next method.
+    if (SleepTypeResolver resolve = g_resolver.exchange(nullptr))
+        g_power.s5_available = resolve(g_power);
+    if (!g_power.s5_available)
         return;
     if (g_power.hardware_reduced) {
         constexpr uint16_t sleep_enable = 1 << 5;

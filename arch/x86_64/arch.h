@@ -13,6 +13,7 @@
 namespace skiff {
 struct BootInfo;
 struct PlatformInfo;
+struct PowerControl;
 }
 
 namespace skiff::arch {
@@ -73,7 +74,10 @@ uint64_t current_frame_pointer();
 // Powers the VM off with an exit status: isa-debug-exit, ACPI S5, i8042
 // reset, triple fault, in that order.
 [[noreturn]] void power_off(int status);
-void set_power_control(const PlatformInfo* platform);
+// `resolve_sleep_type` runs once, at the first ACPI power-off attempt, to
+// fill in what boot left out (the DSDT's \_S5); false: S5 is unusable.
+using SleepTypeResolver = bool (*)(PowerControl& power);
+void set_power_control(const PlatformInfo* platform, SleepTypeResolver resolve_sleep_type);
 void power_off_acpi(); // returns only if ACPI S5 is unavailable or did not work
 
 [[noreturn]] void halt_forever();

@@ -110,8 +110,26 @@ def blkbench_runs():
                 check(int(m.group(1)) > 0, f"{test} qd={qd} completed no I/O", run)
 
 
+def discovery_waits_for_a_lookup():
+    # Buses are probed on the first device lookup: hello never looks, so its
+    # boot touches no bus; probe_devices_at_boot brings the probe forward.
+    with tempfile.TemporaryDirectory() as d:
+        disk = _disk(d)
+        for machine in ("microvm", "pc"):
+            lazy = skiff_run(image("hello"), "--machine", machine, "--disk", disk, "--append", "loglevel=info")
+            lazy.expect_status(0)
+            lazy.expect_line(r"^hello: exiting with status 0$")
+            lazy.expect_no_line(r"vda: virtio-blk")
+            lazy.expect_no_line(r"^(\S+ )?(virtio-mmio|pci):")
+            eager = skiff_run(image("hello"), "--machine", machine, "--disk", disk,
+                              "--append", "loglevel=info", "--append", "probe_devices_at_boot")
+            eager.expect_status(0)
+            eager.expect_line(r"^(\S+ )?(virtio-mmio|pci):")
+            eager.expect_lines_in_order([r"vda: virtio-blk over", r"^hello: boot entry:"])
+
+
 CASES = {f.__name__: f for f in [pc_modern, pc_legacy, microvm_command_line, microvm_acpi, fc_entry, persistence,
-                                  read_only, blkbench_runs]}
+                                  read_only, blkbench_runs, discovery_waits_for_a_lookup]}
 
 if __name__ == "__main__":
     harness.main(CASES)

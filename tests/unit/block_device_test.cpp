@@ -226,3 +226,30 @@ TEST(BlockRegistry, RegistersFindsAndRefuses)
     unregister_device(extra);
     EXPECT_EQ(device_count(), before);
 }
+
+// The prober runs before every lookup (it probes once itself) and may
+// register devices; lookups then see them.
+FakeDisk* g_probed_disk = nullptr;
+int g_probe_calls = 0;
+void probe_for_test()
+{
+    if (g_probe_calls++ == 0)
+        ASSERT_TRUE(register_device(*g_probed_disk));
+}
+
+TEST(BlockRegistry, LookupsRunTheProberFirst)
+{
+    FakeDisk probed("probed_test", 1, 512);
+    g_probed_disk = &probed;
+    g_probe_calls = 0;
+    set_prober(probe_for_test);
+    EXPECT_EQ(find("probed_test"), &probed); // registered by the first lookup's probe
+    EXPECT_EQ(g_probe_calls, 1);
+    size_t count = device_count();
+    EXPECT_EQ(device(count - 1), &probed);
+    EXPECT_EQ(g_probe_calls, 3);
+    set_prober(nullptr);
+    unregister_device(probed);
+    EXPECT_EQ(find("probed_test"), nullptr);
+    EXPECT_EQ(g_probe_calls, 3);
+}

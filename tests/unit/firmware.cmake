@@ -7,3 +7,4 @@ set(SKIFF_FIRMWARE_SOURCES
 skiff_unit_test(firmware_acpi_test SOURCES ${SKIFF_ROOT}/tests/unit/firmware_acpi_test.cpp ${SKIFF_FIRMWARE_SOURCES})
 skiff_unit_test(firmware_mp_test SOURCES ${SKIFF_ROOT}/tests/unit/firmware_mp_test.cpp ${SKIFF_FIRMWARE_SOURCES})
 skiff_unit_test(firmware_platform_test SOURCES ${SKIFF_ROOT}/tests/unit/firmware_platform_test.cpp ${SKIFF_FIRMWARE_SOURCES})
+skiff_unit_test(firmware_scan_test SOURCES ${SKIFF_ROOT}/tests/unit/firmware_scan_test.cpp ${SKIFF_FIRMWARE_SOURCES})

@@ -491,6 +491,8 @@ TEST_F(AcpiTest, QemuLegacyFadt)
     EXPECT_FALSE(power.sleep_control.present());
     EXPECT_EQ(power.smi_command_port, 0xb2u);
     EXPECT_EQ(power.acpi_enable_value, 0xf1);
+    EXPECT_FALSE(power.s5_available); // read only when a power-off needs it
+    ASSERT_TRUE(acpi::resolve_s5(m.memory, info));
     EXPECT_TRUE(power.s5_available);
     EXPECT_EQ(power.slp_typ_a, 0);
     EXPECT_EQ(power.slp_typ_b, 0);
@@ -519,6 +521,8 @@ TEST_F(AcpiTest, Acpi1FadtUsesThe32BitFields)
     EXPECT_EQ(info.power.pm1a_control.space_id, GenericAddress::system_io);
     EXPECT_EQ(info.power.pm1b_control.address, 0x808u);
     EXPECT_FALSE(info.power.reset_available);
+    EXPECT_FALSE(info.power.s5_available); // read only when a power-off needs it
+    ASSERT_TRUE(acpi::resolve_s5(m.memory, info));
     EXPECT_TRUE(info.power.s5_available);
 }
 
@@ -535,6 +539,7 @@ TEST_F(AcpiTest, FirecrackerHardwareReducedFadt)
     EXPECT_FALSE(info.power.sleep_control.present());
     EXPECT_EQ(info.power.smi_command_port, 0u);
     EXPECT_EQ(info.boot_arch_flags, (1u << 2) | (1u << 3) | (1u << 4));
+    EXPECT_FALSE(acpi::resolve_s5(m.memory, info));
     EXPECT_TRUE(log_contains("DSDT has no \\_S5 object"));
 }
 
@@ -555,6 +560,8 @@ TEST_F(AcpiTest, HardwareReducedSleepControlWithS5)
     PlatformInfo info;
     ASSERT_TRUE(acpi::parse_fadt(m.memory, m.fadt, info));
     EXPECT_TRUE(info.power.hardware_reduced);
+    EXPECT_FALSE(info.power.s5_available); // read only when a power-off needs it
+    ASSERT_TRUE(acpi::resolve_s5(m.memory, info));
     EXPECT_TRUE(info.power.s5_available);
     EXPECT_EQ(info.power.slp_typ_a, 5);
     EXPECT_EQ(info.power.slp_typ_b, 5);
@@ -593,7 +600,9 @@ TEST_F(AcpiTest, BadDsdtOnlyCostsS5)
     PlatformInfo info;
     ASSERT_TRUE(acpi::parse_fadt(m.memory, m.fadt, info));
     EXPECT_EQ(info.fadt, m.fadt);
-    EXPECT_EQ(info.dsdt, 0u);
+    EXPECT_EQ(info.dsdt, m.dsdt); // recorded unread; its users validate it
+    EXPECT_FALSE(info.power.s5_available);
+    EXPECT_FALSE(acpi::resolve_s5(m.memory, info));
     EXPECT_FALSE(info.power.s5_available);
     EXPECT_TRUE(info.power.reset_available);
     EXPECT_TRUE(log_contains("DSDT at"));
@@ -728,6 +737,7 @@ TEST_F(AcpiTest, TruncatedDsdtAroundS5)
     clear_log();
     PlatformInfo info;
     ASSERT_TRUE(acpi::parse_fadt(m.memory, m.fadt, info));
+    EXPECT_FALSE(acpi::resolve_s5(m.memory, info));
     EXPECT_FALSE(info.power.s5_available);
     EXPECT_EQ(info.dsdt, m.dsdt);
 }
@@ -761,6 +771,8 @@ TEST_F(AcpiTest, DiscoverAcpiOnQemuQ35)
     EXPECT_EQ(info.dsdt, m.dsdt);
     EXPECT_EQ(info.mcfg, m.mcfg);
     EXPECT_EQ(info.cpu_count, 2u);
+    EXPECT_FALSE(info.power.s5_available); // read only when a power-off needs it
+    ASSERT_TRUE(acpi::resolve_s5(m.memory, info));
     EXPECT_TRUE(info.power.s5_available);
     EXPECT_TRUE(log_contains("XSDT at"));
 }
@@ -773,6 +785,8 @@ TEST_F(AcpiTest, DiscoverAcpiWithoutAMadtLeavesTheSourceUnset)
     ASSERT_TRUE(acpi::discover_acpi(m.memory, 0, {}, info));
     EXPECT_EQ(info.source, PlatformSource::None);
     EXPECT_EQ(info.madt, 0u);
+    EXPECT_FALSE(info.power.s5_available); // read only when a power-off needs it
+    ASSERT_TRUE(acpi::resolve_s5(m.memory, info));
     EXPECT_TRUE(info.power.s5_available);
     EXPECT_TRUE(log_contains("no MADT"));
 }

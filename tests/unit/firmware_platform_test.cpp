@@ -1,5 +1,6 @@
 // discover_platform end to end: which source wins on each machine, the
 // fallbacks when one is broken, and the fuzz seed corpus.
+#include "firmware/acpi.h"
 #include "firmware/platform.h"
 #include "firmware/testing/fuzz_input.h"
 #include "firmware/testing/synthetic_tables.h"
@@ -41,13 +42,16 @@ TEST_F(PlatformTest, QemuPc)
     EXPECT_EQ(info.dsdt, m.dsdt);
     EXPECT_EQ(info.mcfg, 0u);
     EXPECT_EQ(info.mp_floating_pointer, 0u);
-    EXPECT_TRUE(info.power.s5_available);
+    EXPECT_FALSE(info.power.s5_available); // read only when a power-off needs it
+    PlatformInfo resolved = info;
+    ASSERT_TRUE(acpi::resolve_s5(m.memory, resolved));
+    EXPECT_TRUE(resolved.power.s5_available);
     EXPECT_TRUE(info.power.reset_available);
 
     log_platform(info);
     EXPECT_TRUE(log_contains("platform: 4 CPU(s) from acpi"));
     EXPECT_TRUE(log_contains("IOAPIC id 0 at 0xfec00000, GSI base 0"));
-    EXPECT_TRUE(log_contains("S5 available"));
+    EXPECT_TRUE(log_contains("S5 register present"));
 }
 
 TEST_F(PlatformTest, QemuQ35UsesTheXsdtAndFindsMcfg)
@@ -130,7 +134,9 @@ TEST_F(PlatformTest, ZeroLengthMadtEntryFallsBackToTheMpTable)
     ASSERT_TRUE(result);
     EXPECT_EQ(result->source, PlatformSource::MpTable);
     EXPECT_EQ(result->cpu_count, 2u);
-    EXPECT_TRUE(result->power.s5_available); // still from the FADT
+    PlatformInfo resolved = *result; // S5 still comes from the FADT and DSDT
+    ASSERT_TRUE(acpi::resolve_s5(m.memory, resolved));
+    EXPECT_TRUE(resolved.power.s5_available);
     EXPECT_TRUE(log_contains("has length 0"));
 }
 
@@ -350,7 +356,9 @@ TEST_F(PlatformTest, FuzzRepairMakesChecksumsRight)
     auto result = discover_platform(machine.memory, 0, 0);
     ASSERT_TRUE(result);
     EXPECT_EQ(result->source, PlatformSource::Acpi);
-    EXPECT_TRUE(result->power.s5_available);
+    PlatformInfo resolved = *result;
+    ASSERT_TRUE(acpi::resolve_s5(machine.memory, resolved));
+    EXPECT_TRUE(resolved.power.s5_available);
 
     input[0] = 0; // no repair: refused
     auto broken = acpi_fuzz_machine(input.data(), input.size());
