@@ -4,6 +4,7 @@
 
 #include "block/block_device.h"
 #include "bus/hardware_windows.h"
+#include "bus/pci/discovery.h"
 #include "drivers/virtio/mmio_transport.h"
 #include "drivers/virtio/pci_transport.h"
 #include "drivers/virtio/virtio_blk.h"
@@ -177,9 +178,10 @@ Result<void> probe_virtio_pci(pci::Function& function)
     }
     // With MSI-X enabled INTx is off, so INTx only when MSI-X could not be.
     if (!msix_enabled) {
-        auto gsi = function.legacy_interrupt_gsi();
-        // PCI INTx: level-triggered, active low.
-        if (gsi && irq::attach_line({ *gsi, true, true }, virtio::VirtioBlk::interrupt_entry, device))
+        // Level-triggered; the polarity is the firmware's (QEMU's MADT makes
+        // its PCI IRQs active high, not PCI's native active low).
+        auto line = pci::legacy_interrupt_line(function);
+        if (line && irq::attach_line(*line, virtio::VirtioBlk::interrupt_entry, device))
             interrupts = true;
     }
     if (!interrupts)

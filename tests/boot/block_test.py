@@ -58,6 +58,17 @@ def pc_legacy():
                                transport_pattern=r"vda: virtio-blk over virtio-pci legacy")
 
 
+def pc_intx():
+    # MSI-X off (vectors=0): completions arrive on the PCI INTx line, routed
+    # through the IOAPIC level-triggered with the MADT's polarity.
+    with tempfile.TemporaryDirectory() as d:
+        run = _blkcheck(_disk(d), "--machine", "pc", "--qemu-arg=-global", "--qemu-arg=virtio-blk-pci.vectors=0",
+                        "--append", "loglevel=debug")
+        run.expect_line(r"virtio: pci 00:\S+ interrupts by INTx")
+        run.expect_no_line(r"polling it instead")
+        run.expect_no_line(r"without an interrupt")  # the watchdog did not have to step in
+
+
 def microvm_command_line():
     # acpi=off: QEMU announces the device only as virtio_mmio.device= .
     with tempfile.TemporaryDirectory() as d:
@@ -128,7 +139,7 @@ def discovery_waits_for_a_lookup():
             eager.expect_lines_in_order([r"vda: virtio-blk over", r"^hello: boot entry:"])
 
 
-CASES = {f.__name__: f for f in [pc_modern, pc_legacy, microvm_command_line, microvm_acpi, fc_entry, persistence,
+CASES = {f.__name__: f for f in [pc_modern, pc_legacy, pc_intx, microvm_command_line, microvm_acpi, fc_entry, persistence,
                                   read_only, blkbench_runs, discovery_waits_for_a_lookup]}
 
 if __name__ == "__main__":
