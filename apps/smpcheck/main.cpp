@@ -34,6 +34,7 @@ uint64_t work(uint64_t begin, uint64_t end)
 
 struct Share {
     uint64_t sum;
+    uint64_t nanoseconds; // this slice's own compute time
     unsigned ran_on;
     bool done;
 };
@@ -63,7 +64,9 @@ int main(int argc, char** argv)
         uint64_t begin = items * cpu / cpus, end = items * (cpu + 1) / cpus;
         Share* share = &shares[cpu];
         auto thread = skiff::Thread::start([=] {
+            uint64_t slice_started = skiff::monotonic_ns();
             share->sum = work(begin, end);
+            share->nanoseconds = skiff::monotonic_ns() - slice_started;
             share->ran_on = skiff::current_cpu();
             share->done = true;
         }, { .name = "smpcheck-work", .cpu = int(cpu) });
@@ -80,7 +83,8 @@ int main(int argc, char** argv)
             ok = false;
         total += shares[cpu].sum;
         bool own_cpu = shares[cpu].done && shares[cpu].ran_on == cpu;
-        skiff::println("smpcheck: cpu {} computed {} ({})", cpu, shares[cpu].sum, own_cpu ? "ran there" : "WRONG CPU");
+        skiff::println("smpcheck: cpu {} computed {} in {} us ({})", cpu, shares[cpu].sum, shares[cpu].nanoseconds / 1000,
+            own_cpu ? "ran there" : "WRONG CPU");
         ok = ok && own_cpu;
     }
     uint64_t elapsed_us = (skiff::monotonic_ns() - started) / 1000;

@@ -16,7 +16,7 @@ def _smpcheck(machine, smp, expected, *extra):
     run.expect_status(0)
     run.expect_line(rf"^smpcheck: {expected} CPU\(s\) online$")
     for cpu in range(expected):
-        run.expect_line(rf"^smpcheck: cpu {cpu} computed \d+ \(ran there\)$")
+        run.expect_line(rf"^smpcheck: cpu {cpu} computed \d+ in \d+ us \(ran there\)$")
     run.expect_line(r"^smpcheck: sum (\d+) expected \1 ")
     run.expect_line(rf"^smpcheck: counter {20000 * expected} expected {20000 * expected}$")
     run.expect_line(r"^smpcheck: PASS$")

@@ -4,6 +4,7 @@
 // exactly once (at the latest when the device is declared broken).
 #include "drivers/virtio/mmio_transport.h"
 #include "drivers/virtio/virtio_blk.h"
+#include "tests/fuzz/fuzz_input.h"
 #include "tests/unit/support/virtio_sim.h"
 
 #include <cstdint>
@@ -16,21 +17,8 @@ using namespace skiff::virtio;
 
 namespace {
 
-void check(bool condition)
-{
-    if (!condition)
-        abort();
-}
-
-struct Input {
-    const uint8_t* data;
-    size_t size;
-    size_t at { 0 };
-    bool empty() const { return at >= size; }
-    uint8_t u8() { return at < size ? data[at++] : 0; }
-    uint16_t u16() { return uint16_t(u8() | (u8() << 8)); }
-    uint32_t u32() { return uint32_t(u16() | (uint32_t(u16()) << 16)); }
-};
+using fuzzing::check;
+using fuzzing::Input;
 
 struct Slot {
     block::Request request;
