@@ -15,9 +15,10 @@ namespace {
 constexpr uint64_t page = PageAllocator::page_size;
 constexpr uint64_t low_memory_end = 1ull << 20;
 
-MemoryRange g_normalized[normalized_capacity(BootInfo::max_memory_ranges)];
+// Read only up to their counts: left out of the boot-time zeroing of .bss.
+[[gnu::section(".noinit")]] MemoryRange g_normalized[normalized_capacity(BootInfo::max_memory_ranges)];
 size_t g_normalized_count = 0;
-MemoryRange g_boot_mapped[normalized_capacity(BootInfo::max_memory_ranges)];
+[[gnu::section(".noinit")]] MemoryRange g_boot_mapped[normalized_capacity(BootInfo::max_memory_ranges)];
 size_t g_boot_mapped_count = 0;
 PageAllocator g_pages;
 uint64_t g_usable_bytes = 0;

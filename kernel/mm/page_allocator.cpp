@@ -287,8 +287,14 @@ size_t PageAllocator::update_locked(size_t first, size_t count, bool used)
         apply(word, bit_mask(from, to));
         first = word * 64 + to;
     }
-    for (; first + 64 <= end; first += 64)
-        apply(first / 64, ~uint64_t(0));
+    // Whole words, with the state known: at boot this loop frees all of RAM.
+    uint64_t fill = used ? ~uint64_t(0) : 0;
+    for (; first + 64 <= end; first += 64) {
+        uint64_t before = m_bitmap[first / 64];
+        m_bitmap[first / 64] = fill;
+        uint64_t flipped = before ^ fill;
+        changed += flipped == ~uint64_t(0) ? 64 : static_cast<size_t>(std::popcount(flipped));
+    }
     if (first < end)
         apply(first / 64, bit_mask(0, static_cast<unsigned>(end - first)));
     return changed;
