@@ -14,7 +14,15 @@ namespace {
 
 PowerControl g_power;
 bool g_have_power = false;
-std::atomic<SleepTypeResolver> g_resolver { nullptr };
+SleepTypeResolver g_resolver = nullptr;
+
+// \_S5 is resolved once, by the first CPU to power off; another CPU getting
+// there meanwhile (a panic) waits for the outcome rather than skipping S5.
+enum class Resolution : uint8_t { Pending, Running, Done };
+std::atomic<Resolution> g_resolution { Resolution::Done };
+// Far longer than the DSDT scan takes; bounded so that a fault inside the
+// scan (which powers off again on the same CPU) cannot wait forever.
+constexpr uint64_t resolution_wait_spins = 50'000'000;
 
 bool write_register(const GenericAddress& where, uint16_t value)
 {
@@ -56,17 +64,26 @@ void set_power_control(const PlatformInfo* platform, SleepTypeResolver resolve_s
     g_have_power = platform != nullptr;
     if (platform)
         g_power = platform->power;
-    g_resolver.store(platform ? resolve_sleep_type : nullptr);
+    g_resolver = platform ? resolve_sleep_type : nullptr;
+    g_resolution.store(g_resolver ? Resolution::Pending : Resolution::Done, std::memory_order_release);
 }
 
 void power_off_acpi()
 {
     if (!g_have_power)
         return;
-    // Only the first CPU to get here resolves; a second one racing it (two
-    // panics) finds S5 unavailable and goes on to the next method.
-    if (SleepTypeResolver resolve = g_resolver.exchange(nullptr))
-        g_power.s5_available = resolve(g_power);
+    Resolution expected = Resolution::Pending;
+    if (g_resolution.compare_exchange_strong(expected, Resolution::Running, std::memory_order_acquire)) {
+        PowerControl resolved = g_power;
+        resolved.s5_available = g_resolver(resolved);
+        g_power = resolved;
+        g_resolution.store(Resolution::Done, std::memory_order_release);
+    } else {
+        for (uint64_t i = 0; i < resolution_wait_spins && g_resolution.load(std::memory_order_acquire) != Resolution::Done; ++i)
+            x86::pause();
+        if (g_resolution.load(std::memory_order_acquire) != Resolution::Done)
+            return; // still resolving (or it faulted on this CPU): try the next method
+    }
     if (!g_power.s5_available)
         return;
     if (g_power.hardware_reduced) {

@@ -32,6 +32,7 @@ constexpr uint32_t timer_mode_tsc_deadline = 2u << 17;
 
 bool g_x2apic = false;
 bool g_tsc_deadline = false;
+uint32_t g_boot_lapic_id = 0;
 volatile uint32_t* g_mmio = nullptr;
 uint64_t g_apic_timer_hz = 0; // measured on first use of the counting timer
 
@@ -87,6 +88,7 @@ Result<void> lapic_init(uint64_t mmio_base)
     write(reg::lvt_error, vector::lapic_error);
     write(reg::error_status, 0);
     write(reg::eoi, 0);
+    g_boot_lapic_id = lapic_id();
     return ok();
 }
 
@@ -104,6 +106,7 @@ void lapic_init_secondary()
 }
 
 uint32_t lapic_id() { return g_x2apic ? read(reg::id) : (read(reg::id) >> 24); }
+uint32_t boot_lapic_id() { return g_boot_lapic_id; }
 
 namespace {
 
@@ -278,9 +281,14 @@ Result<void> ioapic_route_gsi(uint32_t gsi, uint8_t vector, bool level_triggered
         log::error("ioapic: no IOAPIC serves GSI {}", gsi);
         return Error::NotFound;
     }
+    uint32_t destination = boot_lapic_id();
+    if (destination > max_interrupt_destination) {
+        log::error("ioapic: the boot CPU's APIC id {} does not fit an IOAPIC destination (no interrupt remapping)", destination);
+        return Error::Unsupported;
+    }
     uint32_t pin = gsi - apic->gsi_base;
     uint32_t low = vector | (active_low ? 1u << 13 : 0) | (level_triggered ? 1u << 15 : 0);
-    ioapic_write(*apic, 0x11 + 2 * pin, lapic_id() << 24);
+    ioapic_write(*apic, 0x11 + 2 * pin, destination << 24);
     ioapic_write(*apic, 0x10 + 2 * pin, low);
     return ok();
 }

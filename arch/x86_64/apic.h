@@ -16,6 +16,12 @@ Result<void> lapic_init(uint64_t mmio_base);
 // as the boot CPU's.
 void lapic_init_secondary();
 uint32_t lapic_id();
+// The boot CPU's APIC id, where device interrupts (IOAPIC lines, MSIs) are
+// sent whichever CPU sets them up: devices are probed on first use, which
+// may be in an application thread on any CPU.
+uint32_t boot_lapic_id();
+// Destinations of IOAPIC entries and MSIs without interrupt remapping are 8 bits.
+constexpr uint32_t max_interrupt_destination = 0xff;
 // Inter-processor interrupts. Each waits (bounded) for the APIC to accept
 // the previous one; false if it never did.
 bool lapic_send_ipi(uint32_t apic_id, uint8_t vector);

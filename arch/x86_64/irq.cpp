@@ -51,9 +51,14 @@ Result<void> mask_line(uint32_t gsi) { return x86::ioapic_mask_gsi(gsi); }
 
 Result<MsiMessage> allocate_msi(Handler handler, void* context)
 {
+    uint32_t destination = x86::boot_lapic_id();
+    if (destination > x86::max_interrupt_destination) {
+        log::error("irq: the boot CPU's APIC id {} does not fit an MSI destination (no interrupt remapping)", destination);
+        return Error::Unsupported;
+    }
     uint8_t vector = TRY(bind(handler, context));
     // Fixed delivery, edge, physical destination: the boot CPU.
-    uint64_t address = 0xfee00000ull | (uint64_t(x86::lapic_id() & 0xff) << 12);
+    uint64_t address = 0xfee00000ull | (uint64_t(destination) << 12);
     return MsiMessage { address, vector, vector };
 }
 

@@ -57,8 +57,11 @@ Result<void> bind_block(virtio::Transport& transport, std::string_view where, vi
 {
     virtio::VirtioBlk::Options options;
     options.poll_mode = poll_mode;
+    // Lives as long as the device, which is never torn down: its timer can
+    // never fire on a freed device.
+    BlockWatchdog* watchdog = nullptr;
     if (!poll_mode) {
-        auto* watchdog = create<BlockWatchdog>();
+        watchdog = create<BlockWatchdog>();
         if (!watchdog)
             return Error::OutOfMemory;
         watchdog->device = &device;
@@ -66,6 +69,7 @@ Result<void> bind_block(virtio::Transport& transport, std::string_view where, vi
     }
     if (auto result = device.init(options); result.is_error()) {
         log::error("virtio: block device at {} not usable: {}", where, error_name(result.error()));
+        delete watchdog; // never armed: init failed before any request
         return result.error();
     }
     if (auto result = block::register_device(device); result.is_error())
