@@ -81,6 +81,11 @@ Thread* steal(Cpu& self)
     for (Thread* thread = busiest->run_queue_head; thread; previous = thread, thread = thread->queue_next) {
         if (thread->pinned_cpu >= 0)
             continue;
+        // A thread preempted on `busiest` is queued there before its CPU has
+        // switched away from it: its saved stack pointer is not written yet.
+        // Only its own CPU may pick it until finish_switch() lets go.
+        if (thread->on_cpu.load(std::memory_order_acquire))
+            continue;
         if (previous)
             previous->queue_next = thread->queue_next;
         else
@@ -203,6 +208,9 @@ void switch_to_next(bool requeue_current)
         update_slice(cpu);
         return;
     }
+    // Switching to a thread whose stack another CPU still runs on would
+    // corrupt both; the queues are built so this cannot happen.
+    SKIFF_ASSERT(!next->on_cpu.load(std::memory_order_acquire));
     next->state.store(ThreadState::Running, std::memory_order_relaxed);
     next->on_cpu.store(true, std::memory_order_relaxed);
     next->cpu = &cpu;
