@@ -5,6 +5,7 @@ Run one case: hello_test.py <case>. Everything runs under TCG."""
 
 import os
 import re
+import subprocess
 import sys
 
 sys.dont_write_bytecode = True
@@ -140,9 +141,26 @@ def dry_run_fc_entry():
         check(flag in run.stdout, f"dry run lacks {flag!r}", run)
 
 
+def bench_script():
+    # bench/boot/run end to end with one run: every cell measured, none
+    # failed. Its numbers are the README's; their values are not judged here.
+    script = os.path.join(harness.ROOT, "bench", "boot", "run")
+    proc = subprocess.run([sys.executable, script, "--runs", "1", "--build", harness.BUILD],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600)
+    out = proc.stdout + proc.stderr
+    check(proc.returncode == 0, f"bench/boot/run exited {proc.returncode}:\n{out[-3000:]}")
+    number = r"[0-9][0-9,]*"
+    for machine in ("microvm", "pc"):
+        row = (rf"^\| {machine} \| [0-9.]+ \([0-9.]+\) \| [0-9.]+ \([0-9.]+\) \| [0-9.]+ (met|MISSED) "
+               rf"\| {number} (met|MISSED) \| {number} \({number}\) \|$")
+        check(re.search(row, proc.stdout, re.M), f"no complete {machine} row in:\n{proc.stdout}")
+    check(re.search(rf"^\| fc-entry \| - \| - \| - \| {number} (met|MISSED) \| - \|$", proc.stdout, re.M),
+          f"no complete fc-entry row in:\n{proc.stdout}")
+
+
 CASES = {f.__name__: f for f in (pvh_pc, pvh_microvm, grub_pc, fc_entry, exit_status, args, fault,
                                  low_memory, timeout, boottime, grub_refuses_apostrophe, no_marker,
-                                 dry_run_fc_entry)}
+                                 dry_run_fc_entry, bench_script)}
 
 if __name__ == "__main__":
     harness.main(CASES)
