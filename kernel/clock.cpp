@@ -174,7 +174,7 @@ bool timer_cancel(Timer& timer)
 
 void sleep_ns(uint64_t ns)
 {
-    if (sched::running()) {
+    if (sched::can_block()) {
         sched::sleep_ns(ns);
         return;
     }

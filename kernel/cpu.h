@@ -31,7 +31,7 @@ struct Cpu {
     sched::Thread* run_queue_head;
     sched::Thread* run_queue_tail;
     std::atomic<uint32_t> run_queue_length;
-    sched::Thread* idle_thread;
+    std::atomic<sched::Thread*> idle_thread; // the boot CPU's is made on first need
     std::atomic<bool> need_resched;
     sched::Thread* previous;      // the thread switched away from, for clean-up after a switch
     void* slice_timer;            // clock::Timer for time slices

@@ -149,12 +149,16 @@ void detach_yield_run_on_per_cpu()
     check(!bad.has_value() && bad.error() == skiff::Error::InvalidArgument, "a thread pinned to a missing CPU is refused");
 }
 
+// Runs into the guard page on purpose.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winfinite-recursion"
 [[gnu::noinline]] int recurse(int depth)
 {
     volatile char buffer[512];
     buffer[0] = char(depth);
     return recurse(depth + 1) + buffer[0];
 }
+#pragma GCC diagnostic pop
 
 } // namespace
 

@@ -201,7 +201,11 @@ void switch_to_next(bool requeue_current)
     if (!next) {
         if (previous->state.load(std::memory_order_relaxed) == ThreadState::Running)
             return; // nothing else to do: keep going
-        next = cpu.idle_thread;
+        next = cpu.idle_thread.load(std::memory_order_acquire);
+        // can_block() and create() make the boot CPU's idle thread before
+        // anything on it could block or exit.
+        if (!next)
+            panic("sched: CPU {} has nothing to run and no idle thread", cpu.index);
     }
     if (next == previous) {
         previous->state.store(ThreadState::Running, std::memory_order_relaxed);
@@ -286,9 +290,8 @@ Thread* make_thread_for_running_context(const char* name, bool idle)
     return thread;
 }
 
-Result<void> prepare_cpu(Cpu& cpu, Thread* idle)
+Result<void> prepare_cpu(Cpu& cpu)
 {
-    cpu.idle_thread = idle;
     auto* timer = new (std::nothrow) clock::Timer {};
     if (!timer)
         return Error::OutOfMemory;
@@ -296,58 +299,8 @@ Result<void> prepare_cpu(Cpu& cpu, Thread* idle)
     return ok();
 }
 
-} // namespace
-
-extern "C" void thread_first_run()
-{
-    finish_switch();
-    arch::enable_interrupts();
-    Thread* self = current();
-    self->entry(self->argument);
-    exit_current();
-}
-
-bool running() { return g_running.load(std::memory_order_acquire); }
-Thread* current() { return this_cpu().current; }
-
-Result<void> init_boot_cpu()
-{
-    Cpu& cpu = this_cpu();
-    // The boot context keeps running as "main"; the idle thread gets a
-    // stack of its own and first runs when main blocks.
-    Thread* main = make_thread_for_running_context("main", false);
-    if (!main)
-        return Error::OutOfMemory;
-    cpu.current = main;
-    CreateOptions options { "idle0", int(cpu.index), 16 * 1024 };
-    Thread* idle = TRY(create([](void*) { idle_loop(); }, nullptr, options));
-    // create() queued it like any thread: take it back out, idle threads
-    // are never queued.
-    {
-        LockGuard guard(cpu.run_queue_lock);
-        Thread* queued = dequeue_locked(cpu);
-        SKIFF_ASSERT(queued == idle);
-    }
-    idle->idle = true;
-    idle->references.fetch_sub(1);
-    TRY(prepare_cpu(cpu, idle));
-    g_running.store(true, std::memory_order_release);
-    return ok();
-}
-
-[[noreturn]] void run_secondary_cpu()
-{
-    Cpu& cpu = this_cpu();
-    Thread* idle = make_thread_for_running_context("idle", true);
-    if (!idle || prepare_cpu(cpu, idle).is_error())
-        panic("sched: out of memory starting CPU {}", cpu.index);
-    idle->references.store(1);
-    cpu.current = idle;
-    cpu.online.store(true, std::memory_order_release);
-    idle_loop();
-}
-
-Result<Thread*> create(void (*entry)(void*), void* argument, const CreateOptions& options)
+// A thread ready to run but not yet queued anywhere.
+Result<Thread*> build_thread(void (*entry)(void*), void* argument, const CreateOptions& options)
 {
     if (options.cpu >= 0 && (unsigned(options.cpu) >= cpus::configured() || !cpus::by_index(unsigned(options.cpu))->online.load())) {
         log::error("sched: cannot pin thread '{}' to CPU {}: not online", options.name, options.cpu);
@@ -392,6 +345,83 @@ Result<Thread*> create(void (*entry)(void*), void* argument, const CreateOptions
     thread->state.store(ThreadState::Runnable);
     g_created.fetch_add(1);
     g_alive.fetch_add(1);
+    return thread;
+}
+
+// The boot CPU idles on a thread of its own, with a stack of its own, made
+// the first time anything could need it: a boot that never waits and never
+// starts a thread (hello) does not pay for it.
+IrqSpinLock g_boot_idle_lock;
+bool ensure_boot_idle_thread()
+{
+    Cpu* boot = cpus::by_index(0);
+    if (boot->idle_thread.load(std::memory_order_acquire))
+        return true;
+    LockGuard guard(g_boot_idle_lock);
+    if (boot->idle_thread.load(std::memory_order_relaxed))
+        return true;
+    CreateOptions options { "idle0", 0, 16 * 1024 };
+    auto idle = build_thread([](void*) { idle_loop(); }, nullptr, options);
+    if (idle.is_error()) {
+        log::error("sched: cannot create the boot CPU's idle thread: {}; waits on it will spin", error_name(idle.error()));
+        return false;
+    }
+    (*idle)->idle = true;
+    (*idle)->references.store(1); // nobody joins an idle thread
+    boot->idle_thread.store(*idle, std::memory_order_release);
+    return true;
+}
+
+} // namespace
+
+extern "C" void thread_first_run()
+{
+    finish_switch();
+    arch::enable_interrupts();
+    Thread* self = current();
+    self->entry(self->argument);
+    exit_current();
+}
+
+bool running() { return g_running.load(std::memory_order_acquire); }
+Thread* current() { return this_cpu().current; }
+
+Result<void> init_boot_cpu()
+{
+    Cpu& cpu = this_cpu();
+    // The boot context keeps running as "main". Its CPU's idle thread comes
+    // later, from ensure_boot_idle_thread().
+    Thread* main = make_thread_for_running_context("main", false);
+    if (!main)
+        return Error::OutOfMemory;
+    cpu.current = main;
+    TRY(prepare_cpu(cpu));
+    g_running.store(true, std::memory_order_release);
+    return ok();
+}
+
+[[noreturn]] void run_secondary_cpu()
+{
+    Cpu& cpu = this_cpu();
+    Thread* idle = make_thread_for_running_context("idle", true);
+    if (!idle || prepare_cpu(cpu).is_error())
+        panic("sched: out of memory starting CPU {}", cpu.index);
+    idle->references.store(1);
+    cpu.idle_thread.store(idle, std::memory_order_release);
+    cpu.current = idle;
+    cpu.online.store(true, std::memory_order_release);
+    idle_loop();
+}
+
+bool can_block() { return running() && ensure_boot_idle_thread(); }
+
+Result<Thread*> create(void (*entry)(void*), void* argument, const CreateOptions& options)
+{
+    // A new thread may run, block or exit on the boot CPU, or leave main
+    // waiting for it there: from now on that CPU may have to idle.
+    if (!ensure_boot_idle_thread())
+        return Error::OutOfMemory;
+    Thread* thread = TRY(build_thread(entry, argument, options));
     make_runnable(thread);
     return thread;
 }

@@ -63,6 +63,10 @@ void detach(Thread* thread);
 
 Thread* current();
 void yield();
+// Whether the current thread may block (and the CPU switch to another thread
+// or idle) rather than wait in place: the scheduler runs and the boot CPU's
+// idle thread exists, made here on the first call. Call with no spinlock held.
+bool can_block();
 // Blocks the current thread for at least ns (the CPU runs others or halts).
 void sleep_ns(uint64_t ns);
 

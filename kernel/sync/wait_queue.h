@@ -16,13 +16,15 @@ public:
     void wait_until(Done&& done)
     {
         for (;;) {
+            bool can_block = sched::can_block();
             bool were_enabled = m_lock.lock();
             if (done()) {
                 m_lock.unlock(were_enabled);
                 return;
             }
-            if (!sched::running()) {
-                // Early boot: nothing to switch to; sleep until an interrupt.
+            if (!can_block) {
+                // Early boot (or no idle thread): nothing to switch to;
+                // sleep until an interrupt.
                 m_lock.unlock(were_enabled);
                 idle_wait();
                 continue;
