@@ -157,8 +157,7 @@ SystemInfo system_info()
     checkpoint("interrupts");
     clock::init(g_command_line.get_uint("tsc_khz", 0), boot_info.entry_tsc);
     checkpoint("clock");
-    if (auto result = sched::init_boot_cpu(); result.is_error())
-        panic("cannot start the scheduler: {}", error_name(result.error()));
+    sched::init_boot_cpu();
     arch::enable_interrupts();
     uint64_t smp_start = arch::read_cycle_counter();
     unsigned online = arch::start_secondary_cpus(g_platform_known ? &g_platform : nullptr, sched::run_secondary_cpu);

@@ -50,6 +50,28 @@ constexpr auto class_for_granule = [] {
     return table;
 }();
 
+// Each class's slot stride, slab size and slots per slab, worked out at
+// compile time for both modes (the heap is set up on the boot path).
+struct ClassGeometry {
+    uint32_t stride;
+    uint32_t pages;
+    uint32_t capacity;
+};
+constexpr auto class_geometry(bool debug)
+{
+    std::array<ClassGeometry, class_sizes.size()> table {};
+    for (size_t i = 0; i < table.size(); ++i) {
+        uint32_t stride = uint32_t(header_size + class_sizes[i] + (debug ? debug_reserve : 0));
+        uint32_t pages = 1;
+        while (pages < max_slab_pages && (pages * 4096 - slab_header_size) / stride < min_slab_slots)
+            ++pages;
+        table[i] = { stride, pages, uint32_t((pages * 4096 - slab_header_size) / stride) };
+    }
+    return table;
+}
+constexpr auto plain_geometry = class_geometry(false);
+constexpr auto debug_geometry = class_geometry(true);
+
 constexpr uintptr_t align_up(uintptr_t value, uintptr_t alignment) { return (value + alignment - 1) & ~(alignment - 1); }
 
 // Magic words are read before the owning lock is known (and large blocks
@@ -133,16 +155,14 @@ Heap::Heap(PageSource& pages, bool debug_checks) : m_source(pages), m_debug(debu
     static_assert(sizeof(Slab) <= slab_header_size);
     static_assert(sizeof(LargeHeader) == large_header_size);
     static_assert(slab_header_size % 16 == 0 && (large_header_size + header_size) % 16 == 0);
+    static_assert(page_size == 4096);
+    const auto& geometry = m_debug ? debug_geometry : plain_geometry;
     for (size_t i = 0; i < class_count; ++i) {
         SizeClass& size_class = m_classes[i];
         size_class.block_size = class_sizes[i];
-        size_class.stride = static_cast<uint32_t>(header_size + class_sizes[i] + (m_debug ? debug_reserve : 0));
-        uint32_t slab_pages = 1;
-        while (slab_pages < max_slab_pages
-               && (slab_pages * page_size - slab_header_size) / size_class.stride < min_slab_slots)
-            ++slab_pages;
-        size_class.pages = slab_pages;
-        size_class.capacity = static_cast<uint32_t>((slab_pages * page_size - slab_header_size) / size_class.stride);
+        size_class.stride = geometry[i].stride;
+        size_class.pages = geometry[i].pages;
+        size_class.capacity = geometry[i].capacity;
     }
 }
 

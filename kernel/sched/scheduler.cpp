@@ -24,6 +24,12 @@ std::atomic<uint64_t> g_next_id { 1 };
 std::atomic<uint64_t> g_created { 0 };
 std::atomic<uint64_t> g_alive { 0 };
 
+// The boot context's thread and the boot CPU's slice timer live in static
+// storage: the boot path does not need the heap.
+constinit Thread g_main_thread {};
+constinit WaitQueue g_main_exit_waiters;
+constinit clock::Timer g_boot_slice_timer {};
+
 void set_name(Thread& thread, const char* name)
 {
     size_t i = 0;
@@ -255,6 +261,10 @@ void release(Thread* thread)
 {
     if (thread->references.fetch_sub(1, std::memory_order_acq_rel) != 1)
         return;
+    if (thread == &g_main_thread) {
+        log::error("sched: the main thread lost its last reference; it is not freed");
+        return;
+    }
     free_stack(thread);
     delete static_cast<WaitQueue*>(thread->exit_waiters);
     g_alive.fetch_sub(1, std::memory_order_relaxed);
@@ -272,32 +282,22 @@ void release(Thread* thread)
     panic("sched: an exited thread was scheduled again");
 }
 
-Thread* make_thread_for_running_context(const char* name, bool idle)
+// Turns the context running on this CPU into `thread`.
+void adopt_running_context(Thread& thread, WaitQueue& exit_waiters, const char* name, bool idle)
 {
-    auto* thread = new (std::nothrow) Thread {};
-    if (!thread)
-        return nullptr;
-    thread->exit_waiters = new (std::nothrow) WaitQueue {};
-    thread->state.store(ThreadState::Running);
-    thread->on_cpu.store(true);
-    thread->pinned_cpu = idle ? int(this_cpu().index) : -1;
-    thread->cpu = &this_cpu();
-    thread->id = g_next_id.fetch_add(1);
-    thread->references.store(2);
-    thread->idle = idle;
-    set_name(*thread, name);
+    thread.exit_waiters = &exit_waiters;
+    thread.state.store(ThreadState::Running);
+    thread.on_cpu.store(true);
+    thread.pinned_cpu = idle ? int(this_cpu().index) : -1;
+    thread.cpu = &this_cpu();
+    thread.id = g_next_id.fetch_add(1);
+    thread.references.store(idle ? 1 : 2);
+    thread.idle = idle;
+    set_name(thread, name);
     g_alive.fetch_add(1);
-    return thread;
 }
 
-Result<void> prepare_cpu(Cpu& cpu)
-{
-    auto* timer = new (std::nothrow) clock::Timer {};
-    if (!timer)
-        return Error::OutOfMemory;
-    cpu.slice_timer = timer;
-    return ok();
-}
+void prepare_cpu(Cpu& cpu, clock::Timer& slice_timer) { cpu.slice_timer = &slice_timer; }
 
 // A thread ready to run but not yet queued anywhere.
 Result<Thread*> build_thread(void (*entry)(void*), void* argument, const CreateOptions& options)
@@ -386,27 +386,27 @@ extern "C" void thread_first_run()
 bool running() { return g_running.load(std::memory_order_acquire); }
 Thread* current() { return this_cpu().current; }
 
-Result<void> init_boot_cpu()
+void init_boot_cpu()
 {
     Cpu& cpu = this_cpu();
     // The boot context keeps running as "main". Its CPU's idle thread comes
     // later, from ensure_boot_idle_thread().
-    Thread* main = make_thread_for_running_context("main", false);
-    if (!main)
-        return Error::OutOfMemory;
-    cpu.current = main;
-    TRY(prepare_cpu(cpu));
+    adopt_running_context(g_main_thread, g_main_exit_waiters, "main", false);
+    cpu.current = &g_main_thread;
+    prepare_cpu(cpu, g_boot_slice_timer);
     g_running.store(true, std::memory_order_release);
-    return ok();
 }
 
 [[noreturn]] void run_secondary_cpu()
 {
     Cpu& cpu = this_cpu();
-    Thread* idle = make_thread_for_running_context("idle", true);
-    if (!idle || prepare_cpu(cpu).is_error())
+    auto* idle = new (std::nothrow) Thread {};
+    auto* exit_waiters = new (std::nothrow) WaitQueue {};
+    auto* slice_timer = new (std::nothrow) clock::Timer {};
+    if (!idle || !exit_waiters || !slice_timer)
         panic("sched: out of memory starting CPU {}", cpu.index);
-    idle->references.store(1);
+    adopt_running_context(*idle, *exit_waiters, "idle", true);
+    prepare_cpu(cpu, *slice_timer);
     cpu.idle_thread.store(idle, std::memory_order_release);
     cpu.current = idle;
     cpu.online.store(true, std::memory_order_release);

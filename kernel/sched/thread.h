@@ -42,9 +42,10 @@ struct Thread {
 
 constexpr size_t default_stack_size = 64 * 1024;
 
-// The boot CPU's running context becomes the thread "main"; an idle thread
-// is created for the CPU. After this the scheduler runs.
-Result<void> init_boot_cpu();
+// The boot CPU's running context becomes the thread "main" (the CPU's idle
+// thread is made on first need, see can_block()). After this the scheduler
+// runs.
+void init_boot_cpu();
 // Called on an application processor with its Cpu installed: the running
 // context becomes its idle thread. Never returns.
 [[noreturn]] void run_secondary_cpu();
