@@ -30,10 +30,13 @@ uint64_t rate()
     hz = g_hz.load(std::memory_order_acquire);
     if (hz != 0)
         return hz;
-    arch::CounterRate measured {};
-    if (arch::cycle_counter_rate_measured(measured)) {
-        g_source = measured.source;
-        hz = measured.hz;
+    // Learnt on first use, not at boot: an app that never asks the time
+    // never pays for it (and on a machine without a fast source, the PIT
+    // measurement's 10 ms stay out of the boot path).
+    arch::CounterRate found {};
+    if (arch::cycle_counter_rate_fast(found) || arch::cycle_counter_rate_measured(found)) {
+        g_source = found.source;
+        hz = found.hz;
     } else {
         // Keep time running at a plausible rate rather than stop the system.
         log::error("clock: no way to learn the TSC rate; assuming 1 GHz (times will be wrong)");
@@ -92,13 +95,9 @@ void unlink_locked(Cpu& cpu, Timer& timer)
 void init(uint64_t forced_khz, uint64_t origin_counter)
 {
     g_origin = origin_counter;
-    arch::CounterRate fast {};
     if (forced_khz != 0) {
         g_source = "tsc_khz=";
         g_hz.store(forced_khz * 1000, std::memory_order_release);
-    } else if (arch::cycle_counter_rate_fast(fast)) {
-        g_source = fast.source;
-        g_hz.store(fast.hz, std::memory_order_release);
     }
     arch::timer_init(timer_expired);
 }

@@ -14,7 +14,9 @@ struct Cpu;
 
 namespace skiff::clock {
 
-// Picks the rate source; never waits. `forced_khz` != 0 overrides (tsc_khz=).
+// Sets up this CPU's timer; never waits. `forced_khz` != 0 fixes the rate
+// (tsc_khz=); otherwise it is learnt on first use (CPUID/hypervisor leaves,
+// else 10 ms against the PIT).
 void init(uint64_t forced_khz, uint64_t origin_counter);
 // Nanoseconds since the boot entry's first instruction.
 uint64_t now_ns();
