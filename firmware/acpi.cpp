@@ -747,9 +747,11 @@ Result<void> discover_acpi(const PhysicalMemory& memory, uint64_t rsdp_hint, std
     info.rsdp = found.address;
     RootTable root = TRY(open_root_table(memory, found.rsdp));
     info.root_table = root.address;
-    auto oem = printable(found.rsdp.oem_id.data(), found.rsdp.oem_id.size());
-    log::info("acpi: RSDP {} revision {} oem \"{}\", {} at {:#x} with {} entries", origin_at(found.address).view(),
-        found.rsdp.revision, oem.view(), std::string_view(root.extended ? "XSDT" : "RSDT"), root.address, root.entry_count);
+    if (log::enabled(log::Level::Info)) {
+        auto oem = printable(found.rsdp.oem_id.data(), found.rsdp.oem_id.size());
+        log::info("acpi: RSDP {} revision {} oem \"{}\", {} at {:#x} with {} entries", origin_at(found.address).view(),
+            found.rsdp.revision, oem.view(), std::string_view(root.extended ? "XSDT" : "RSDT"), root.address, root.entry_count);
+    }
 
     if (auto fadt = find_table(memory, root, "FACP")) {
         if (!parse_fadt(memory, *fadt, info))
