@@ -668,6 +668,7 @@ Result<void> parse_fadt(const PhysicalMemory& memory, uint64_t address, Platform
     info.power = {};
     info.fadt = 0;
     info.dsdt = 0;
+    info.fadt_read = true;
     SdtHeader header = TRY(read_table_header(memory, address, "FACP"));
     uint32_t length = header.length; // packed fields go into locals before use (log arguments bind by reference)
     if (length < fadt::acpi1_length) {
@@ -717,8 +718,17 @@ Result<void> parse_fadt(const PhysicalMemory& memory, uint64_t address, Platform
     return ok();
 }
 
+void read_fadt(const PhysicalMemory& memory, PlatformInfo& info)
+{
+    if (info.fadt_read || info.fadt == 0)
+        return;
+    if (!parse_fadt(memory, info.fadt, info))
+        log::warn("acpi: FADT unusable; no ACPI power control");
+}
+
 Result<void> resolve_s5(const PhysicalMemory& memory, PlatformInfo& info)
 {
+    read_fadt(memory, info);
     PowerControl& power = info.power;
     power.s5_available = false;
     if (info.dsdt == 0)
@@ -753,12 +763,12 @@ Result<void> discover_acpi(const PhysicalMemory& memory, uint64_t rsdp_hint, std
             found.rsdp.revision, oem.view(), std::string_view(root.extended ? "XSDT" : "RSDT"), root.address, root.entry_count);
     }
 
-    if (auto fadt = find_table(memory, root, "FACP")) {
-        if (!parse_fadt(memory, *fadt, info))
-            log::warn("acpi: FADT unusable; no ACPI power control");
-    } else {
+    // Located, not read: nothing on the way to main needs it (read_fadt).
+    info.fadt_read = false;
+    if (auto fadt = find_table(memory, root, "FACP"))
+        info.fadt = *fadt;
+    else
         log::warn("acpi: no FADT; no ACPI power control");
-    }
 
     if (auto madt = find_table(memory, root, "APIC")) {
         if (parse_madt(memory, *madt, info))

@@ -250,11 +250,19 @@ Result<void> parse_madt(const PhysicalMemory& memory, uint64_t address, Platform
 
 // Fills info.power (registers only), boot_arch_flags, fadt and the address of
 // the DSDT, unread: a bad FADT is an error, a bad DSDT is found by its users.
+// Sets info.fadt_read either way.
 Result<void> parse_fadt(const PhysicalMemory& memory, uint64_t address, PlatformInfo& info);
 
-// Reads \_S5 from the DSDT parse_fadt recorded and sets power.s5_available
-// and the sleep types. Kept out of boot: scanning AML costs more than the rest
-// of a microVM's boot, and S5 is needed only when isa-debug-exit is absent.
+// discover_acpi only locates the FADT; this parses the one it found, once,
+// for whoever first needs power registers or the DSDT (power-off, device
+// discovery, the platform log). A FADT that cannot be used is logged and
+// leaves info.fadt at 0 and no power registers.
+void read_fadt(const PhysicalMemory& memory, PlatformInfo& info);
+
+// Reads \_S5 from the DSDT the FADT names (reading the FADT first if need
+// be) and sets power.s5_available and the sleep types. Kept out of boot:
+// scanning AML costs more than the rest of a microVM's boot, and S5 is needed
+// only when isa-debug-exit is absent.
 Result<void> resolve_s5(const PhysicalMemory& memory, PlatformInfo& info);
 
 struct SleepType {
@@ -266,9 +274,9 @@ Result<SleepType> find_s5_in_dsdt(const PhysicalMemory& memory, uint64_t address
 // The same scan over AML bytes already copied out (no header).
 Result<SleepType> find_s5_in_aml(std::span<const uint8_t> aml);
 
-// Finds the RSDP and reads FADT, DSDT, MADT and MCFG into info. NotFound when
-// there is no usable RSDP/root table. Sets info.source = Acpi only when the
-// MADT was usable.
+// Finds the RSDP, reads the MADT and locates the FADT (read later, see
+// read_fadt) and MCFG. NotFound when there is no usable RSDP/root table. Sets
+// info.source = Acpi only when the MADT was usable.
 Result<void> discover_acpi(const PhysicalMemory& memory, uint64_t rsdp_hint, std::span<const uint8_t> rsdp_copy,
     PlatformInfo& info);
 

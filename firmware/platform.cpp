@@ -85,7 +85,7 @@ void log_platform(const PlatformInfo& info)
             route.active_low ? "active-low" : "active-high", route.level_triggered ? "level" : "edge");
     }
     const PowerControl& power = info.power;
-    if (info.fadt != 0) {
+    if (info.fadt != 0 && info.fadt_read) {
         bool sleep_register = power.hardware_reduced ? power.sleep_control.present() : power.pm1a_control.present();
         log::info("platform: ACPI {}; S5 register {}; reset register {}", power.hardware_reduced ? "hardware-reduced" : "legacy",
             sleep_register ? "present" : "absent", power.reset_available ? "available" : "unavailable");

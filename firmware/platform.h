@@ -106,14 +106,17 @@ struct PlatformInfo {
     std::array<InterruptOverride, max_overrides> overrides {};
     size_t override_count = 0;
 
-    // Filled from the FADT/DSDT whenever ACPI is present, even if the CPU data came from the MP table.
+    // Filled from the FADT/DSDT whenever ACPI is present, even if the CPU
+    // data came from the MP table: once acpi::read_fadt() has run (fadt_read).
     PowerControl power;
     uint16_t boot_arch_flags = 0; // FADT IAPC_BOOT_ARCH (bit 1: 8042 present, bit 5: no CMOS RTC, ...)
+    bool fadt_read = false;
 
     // Physical addresses found (0 if absent); later work needs MCFG and the DSDT.
     uint64_t rsdp = 0; // 0 also when the RSDP came as a copy from the boot loader
     uint64_t root_table = 0; // the XSDT or RSDT actually used
-    uint64_t madt = 0, fadt = 0, dsdt = 0, mcfg = 0;
+    uint64_t madt = 0, fadt = 0, mcfg = 0;
+    uint64_t dsdt = 0; // from the FADT: 0 until read_fadt()
     uint64_t mp_floating_pointer = 0;
 
     bool legacy_pic_present = false; // MADT PCAT_COMPAT; always true with an MP table (PC/AT compatible by spec)

@@ -64,11 +64,14 @@ void discover_platform(const BootInfo& boot_info)
     }
     g_platform = *platform;
     g_platform_known = true;
-    if (log::enabled(log::Level::Info))
+    if (log::enabled(log::Level::Info)) {
+        acpi::read_fadt(memory::firmware_memory(), g_platform); // for its power registers in the log
         log_platform(g_platform);
+    }
 }
 
-// The DSDT scan for \_S5 waits until a power-off needs it (see acpi::resolve_s5).
+// The FADT and the DSDT's \_S5 wait until a power-off needs them (see
+// acpi::resolve_s5).
 bool resolve_sleep_type(PowerControl& power)
 {
     if (acpi::resolve_s5(memory::firmware_memory(), g_platform).is_error())
@@ -96,6 +99,8 @@ void checkpoint(const char* name)
 void discover_devices()
 {
     static const PlatformInfo no_platform {};
+    if (g_platform_known)
+        acpi::read_fadt(memory::firmware_memory(), g_platform); // the DSDT lists virtio-mmio devices
     const PlatformInfo& platform = g_platform_known ? g_platform : no_platform;
     auto mmio = virtio_mmio::discover_virtio_mmio(command_line(), platform, memory::firmware_memory());
     if (mmio.is_error())

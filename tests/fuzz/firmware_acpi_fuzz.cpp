@@ -49,8 +49,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     static testing::FuzzMachine machine;
     testing::load_acpi_fuzz_input(machine, data, size);
     auto result = discover_platform(machine.memory, machine.rsdp_hint, 0);
-    if (result)
+    if (result) {
         check_invariants(*result);
+        // What boot leaves for later: the FADT, then the DSDT's \_S5.
+        acpi::read_fadt(machine.memory, *result);
+        (void)acpi::resolve_s5(machine.memory, *result);
+        check(result->fadt_read || result->fadt == 0);
+        check_invariants(*result);
+    }
 
     // The same bytes as an RSDP copy and as bare AML.
     if (size > 1) {

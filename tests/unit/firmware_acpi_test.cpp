@@ -768,13 +768,51 @@ TEST_F(AcpiTest, DiscoverAcpiOnQemuQ35)
     EXPECT_EQ(info.root_table, m.xsdt);
     EXPECT_EQ(info.fadt, m.fadt);
     EXPECT_EQ(info.madt, m.madt);
-    EXPECT_EQ(info.dsdt, m.dsdt);
     EXPECT_EQ(info.mcfg, m.mcfg);
     EXPECT_EQ(info.cpu_count, 2u);
+    // The FADT is located, not read, until something needs it.
+    EXPECT_FALSE(info.fadt_read);
+    EXPECT_EQ(info.dsdt, 0u);
     EXPECT_FALSE(info.power.s5_available); // read only when a power-off needs it
-    ASSERT_TRUE(acpi::resolve_s5(m.memory, info));
+    ASSERT_TRUE(acpi::resolve_s5(m.memory, info)); // reads the FADT, then the DSDT
+    EXPECT_TRUE(info.fadt_read);
+    EXPECT_EQ(info.dsdt, m.dsdt);
     EXPECT_TRUE(info.power.s5_available);
     EXPECT_TRUE(log_contains("XSDT at"));
+}
+
+TEST_F(AcpiTest, ReadFadtParsesOnceAndABadOneLeavesNoPowerControl)
+{
+    Machine m = qemu_q35(1);
+    PlatformInfo info;
+    ASSERT_TRUE(acpi::discover_acpi(m.memory, 0, {}, info));
+    acpi::read_fadt(m.memory, info);
+    ASSERT_TRUE(info.fadt_read);
+    EXPECT_EQ(info.dsdt, m.dsdt);
+    EXPECT_TRUE(info.power.pm1a_control.present());
+    // Read once: a later change to the table is not seen again.
+    m.memory.byte(m.fadt + 9) ^= 0x01;
+    acpi::read_fadt(m.memory, info);
+    EXPECT_EQ(info.fadt, m.fadt);
+    m.memory.byte(m.fadt + 9) ^= 0x01;
+
+    // A FADT with a valid checksum but too short to use is located at boot
+    // and refused when read.
+    clear_log();
+    FadtBuilder short_fadt;
+    short_fadt.length = 100;
+    m.memory.write(m.fadt, short_fadt.build());
+    PlatformInfo corrupt;
+    ASSERT_TRUE(acpi::discover_acpi(m.memory, 0, {}, corrupt));
+    EXPECT_EQ(corrupt.source, PlatformSource::Acpi);
+    EXPECT_EQ(corrupt.fadt, m.fadt);
+    acpi::read_fadt(m.memory, corrupt);
+    EXPECT_TRUE(corrupt.fadt_read);
+    EXPECT_EQ(corrupt.fadt, 0u);
+    EXPECT_EQ(corrupt.dsdt, 0u);
+    EXPECT_FALSE(corrupt.power.pm1a_control.present());
+    EXPECT_TRUE(log_contains("FADT unusable; no ACPI power control"));
+    EXPECT_FALSE(acpi::resolve_s5(m.memory, corrupt));
 }
 
 TEST_F(AcpiTest, DiscoverAcpiWithoutAMadtLeavesTheSourceUnset)

@@ -29,7 +29,9 @@ TEST_F(PlatformTest, QemuPc)
     Machine m = qemu_pc(4);
     auto result = discover_platform(m.memory, 0, 0);
     ASSERT_TRUE(result);
-    const PlatformInfo& info = *result;
+    PlatformInfo& info = *result;
+    EXPECT_FALSE(info.fadt_read);
+    acpi::read_fadt(m.memory, info);
     EXPECT_EQ(info.source, PlatformSource::Acpi);
     EXPECT_EQ(info.cpu_count, 4u);
     EXPECT_EQ(info.ioapic_count, 1u);
@@ -70,7 +72,8 @@ TEST_F(PlatformTest, FirecrackerWithAcpi)
     Machine m = firecracker_acpi(3);
     auto result = discover_platform(m.memory, m.rsdp_hint, 0);
     ASSERT_TRUE(result);
-    const PlatformInfo& info = *result;
+    PlatformInfo& info = *result;
+    acpi::read_fadt(m.memory, info);
     EXPECT_EQ(info.source, PlatformSource::Acpi);
     EXPECT_EQ(info.rsdp, 0xe0000u);
     EXPECT_EQ(info.root_table, m.xsdt);
@@ -111,7 +114,8 @@ TEST_F(PlatformTest, BrokenMadtFallsBackToTheMpTableAndKeepsPowerControl)
     m.memory.byte(m.madt + 44) ^= 0x01; // MADT checksum
     auto result = discover_platform(m.memory, m.rsdp_hint, 0);
     ASSERT_TRUE(result);
-    const PlatformInfo& info = *result;
+    PlatformInfo& info = *result;
+    acpi::read_fadt(m.memory, info);
     EXPECT_EQ(info.source, PlatformSource::MpTable);
     EXPECT_EQ(info.cpu_count, 4u);
     EXPECT_EQ(info.mp_floating_pointer, 0xf0000u);
