@@ -109,7 +109,7 @@ void delay_ns(uint64_t ns)
     uint64_t start = arch::read_cycle_counter();
     uint64_t cycles = ns_to_counter(ns);
     while (arch::read_cycle_counter() - start < cycles)
-        asm volatile("pause");
+        arch::cpu_relax();
 }
 
 uint64_t counter_hz() { return rate(); }
@@ -171,12 +171,10 @@ bool timer_cancel(Timer& timer)
     return true;
 }
 
-void sleep_ns(uint64_t ns)
+void sleep_ns(uint64_t ns) { sched::sleep_ns(ns); }
+
+void sleep_in_place(uint64_t ns)
 {
-    if (sched::can_block()) {
-        sched::sleep_ns(ns);
-        return;
-    }
     std::atomic<bool> woken { false };
     Timer timer {};
     uint64_t deadline = now_ns() + ns;

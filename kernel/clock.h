@@ -26,8 +26,10 @@ uint64_t ns_to_counter(uint64_t ns);
 uint64_t counter_to_ns(uint64_t counter);
 
 // Blocks for at least `ns`: the calling thread sleeps once the scheduler
-// runs; before that the CPU halts between timer interrupts.
+// can switch away from it (sched::can_block()); before that the CPU halts
+// between timer interrupts (sleep_in_place).
 void sleep_ns(uint64_t ns);
+void sleep_in_place(uint64_t ns);
 // Per-CPU timer hardware set-up, on each CPU.
 void init_this_cpu();
 

@@ -20,6 +20,7 @@
 
 #include <skiff/system.h>
 
+#include <atomic>
 #include <cstring>
 
 extern "C" void (*__init_array_start[])();
@@ -54,6 +55,27 @@ Result<uint64_t> allocate_table_page()
     return address;
 }
 
+// The FADT is read once, by its first user: the bus probe (any thread), a
+// power-off (any CPU, perhaps in a panic with interrupts off) or the platform
+// log. Later callers wait for the reader, boundedly: one that faulted while
+// reading must not hang a power-off.
+enum class FadtState : uint8_t { Unread, Reading, Read };
+std::atomic<FadtState> g_fadt_state { FadtState::Unread };
+constexpr uint64_t fadt_wait_spins = 50'000'000;
+
+bool ensure_fadt_read()
+{
+    FadtState expected = FadtState::Unread;
+    if (g_fadt_state.compare_exchange_strong(expected, FadtState::Reading, std::memory_order_acquire)) {
+        acpi::read_fadt(memory::firmware_memory(), g_platform);
+        g_fadt_state.store(FadtState::Read, std::memory_order_release);
+        return true;
+    }
+    for (uint64_t i = 0; i < fadt_wait_spins && g_fadt_state.load(std::memory_order_acquire) != FadtState::Read; ++i)
+        arch::cpu_relax();
+    return g_fadt_state.load(std::memory_order_acquire) == FadtState::Read;
+}
+
 void discover_platform(const BootInfo& boot_info)
 {
     std::span<const uint8_t> rsdp_copy { boot_info.acpi_rsdp_copy.data(), boot_info.acpi_rsdp_copy_length };
@@ -65,7 +87,7 @@ void discover_platform(const BootInfo& boot_info)
     g_platform = *platform;
     g_platform_known = true;
     if (log::enabled(log::Level::Info)) {
-        acpi::read_fadt(memory::firmware_memory(), g_platform); // for its power registers in the log
+        ensure_fadt_read(); // for its power registers in the log
         log_platform(g_platform);
     }
 }
@@ -74,6 +96,8 @@ void discover_platform(const BootInfo& boot_info)
 // acpi::resolve_s5).
 bool resolve_sleep_type(PowerControl& power)
 {
+    if (!ensure_fadt_read())
+        return false;
     if (acpi::resolve_s5(memory::firmware_memory(), g_platform).is_error())
         return false;
     power = g_platform.power;
@@ -99,8 +123,8 @@ void checkpoint(const char* name)
 void discover_devices()
 {
     static const PlatformInfo no_platform {};
-    if (g_platform_known)
-        acpi::read_fadt(memory::firmware_memory(), g_platform); // the DSDT lists virtio-mmio devices
+    if (g_platform_known && !ensure_fadt_read())
+        log::warn("devices: the FADT is still being read elsewhere; its DSDT is not searched for devices");
     const PlatformInfo& platform = g_platform_known ? g_platform : no_platform;
     auto mmio = virtio_mmio::discover_virtio_mmio(command_line(), platform, memory::firmware_memory());
     if (mmio.is_error())

@@ -52,6 +52,8 @@ void timer_arm(uint64_t deadline, uint64_t now, uint64_t hz);
 void timer_disarm();
 // Enables interrupts and waits for one (sti; hlt).
 void wait_for_interrupt();
+// One iteration of a spin-wait (x86 `pause`).
+inline void cpu_relax() { asm volatile("pause" ::: "memory"); }
 void disable_interrupts();
 
 // SMP: starts every enabled CPU the platform describes besides the boot CPU,

@@ -162,7 +162,7 @@ void make_runnable(Thread* thread)
     // The thread may still be switching out on another CPU: wait until its
     // stack is free before anyone can pick it.
     while (thread->on_cpu.load(std::memory_order_acquire))
-        asm volatile("pause");
+        arch::cpu_relax();
     Cpu& cpu = choose_cpu(thread);
     {
         LockGuard guard(cpu.run_queue_lock);
@@ -348,27 +348,39 @@ Result<Thread*> build_thread(void (*entry)(void*), void* argument, const CreateO
     return thread;
 }
 
+// Undoes build_thread() for a thread that never ran.
+void discard_unstarted(Thread* thread)
+{
+    free_stack(thread);
+    delete static_cast<WaitQueue*>(thread->exit_waiters);
+    g_created.fetch_sub(1, std::memory_order_relaxed);
+    g_alive.fetch_sub(1, std::memory_order_relaxed);
+    delete thread;
+}
+
 // The boot CPU idles on a thread of its own, with a stack of its own, made
 // the first time anything could need it: a boot that never waits and never
-// starts a thread (hello) does not pay for it.
-IrqSpinLock g_boot_idle_lock;
+// starts a thread (hello) does not pay for it. Built with no lock held and
+// interrupts as the caller has them (unmapping the stack's guard page shoots
+// down other CPUs' TLBs); if two callers race, the loser's copy is discarded.
+std::atomic<bool> g_idle_failure_reported { false };
 bool ensure_boot_idle_thread()
 {
     Cpu* boot = cpus::by_index(0);
     if (boot->idle_thread.load(std::memory_order_acquire))
         return true;
-    LockGuard guard(g_boot_idle_lock);
-    if (boot->idle_thread.load(std::memory_order_relaxed))
-        return true;
     CreateOptions options { "idle0", 0, 16 * 1024 };
     auto idle = build_thread([](void*) { idle_loop(); }, nullptr, options);
     if (idle.is_error()) {
-        log::error("sched: cannot create the boot CPU's idle thread: {}; waits on it will spin", error_name(idle.error()));
+        if (!g_idle_failure_reported.exchange(true))
+            log::error("sched: cannot create the boot CPU's idle thread: {}; its waits halt in place", error_name(idle.error()));
         return false;
     }
     (*idle)->idle = true;
     (*idle)->references.store(1); // nobody joins an idle thread
-    boot->idle_thread.store(*idle, std::memory_order_release);
+    Thread* expected = nullptr;
+    if (!boot->idle_thread.compare_exchange_strong(expected, *idle, std::memory_order_acq_rel))
+        discard_unstarted(*idle);
     return true;
 }
 
@@ -474,6 +486,10 @@ void wake(Thread* thread)
 
 void sleep_ns(uint64_t ns)
 {
+    if (!can_block()) {
+        clock::sleep_in_place(ns);
+        return;
+    }
     Thread* self = current();
     uint64_t deadline = clock::now_ns() + ns;
     bool were_enabled = cpu_hooks::save_and_disable_interrupts();

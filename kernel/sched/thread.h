@@ -68,7 +68,8 @@ void yield();
 // or idle) rather than wait in place: the scheduler runs and the boot CPU's
 // idle thread exists, made here on the first call. Call with no spinlock held.
 bool can_block();
-// Blocks the current thread for at least ns (the CPU runs others or halts).
+// Blocks the current thread for at least ns (the CPU runs others or halts);
+// waits in place (clock::sleep_in_place) when it cannot block.
 void sleep_ns(uint64_t ns);
 
 // Blocking protocol for wait queues: with `lock` held (interrupts off), mark

@@ -15,17 +15,25 @@ public:
     template<typename Done>
     void wait_until(Done&& done)
     {
+        // Whether this wait can block is settled the first time it has to,
+        // with no lock held (the boot CPU's idle thread may be made then).
+        bool checked = false, can_block = false;
         for (;;) {
-            bool can_block = sched::can_block();
             bool were_enabled = m_lock.lock();
             if (done()) {
                 m_lock.unlock(were_enabled);
                 return;
             }
             if (!can_block) {
-                // Early boot (or no idle thread): nothing to switch to;
-                // sleep until an interrupt.
                 m_lock.unlock(were_enabled);
+                if (!checked) {
+                    checked = true;
+                    can_block = sched::can_block();
+                    if (can_block)
+                        continue;
+                }
+                // Early boot (or no idle thread): nothing to switch to;
+                // sleep until an interrupt and look again.
                 idle_wait();
                 continue;
             }
