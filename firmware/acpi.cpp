@@ -57,9 +57,10 @@ RsdpOrigin origin_at(uint64_t address)
 
 Result<Rsdp> validate_rsdp(std::span<const uint8_t> bytes, uint64_t address)
 {
-    auto where = origin_at(address);
+    // Formatted only for a warning: the valid case is on the boot path.
+    auto where = [address] { return origin_at(address); };
     if (bytes.size() < rsdp_v1_length) {
-        log::warn("acpi: RSDP {}: {} bytes, shorter than the 20-byte ACPI 1.0 structure", where.view(), bytes.size());
+        log::warn("acpi: RSDP {}: {} bytes, shorter than the 20-byte ACPI 1.0 structure", where().view(), bytes.size());
         return Error::Corrupt;
     }
     RsdpLayout raw {};
@@ -68,11 +69,11 @@ Result<Rsdp> validate_rsdp(std::span<const uint8_t> bytes, uint64_t address)
         raw_bytes[i] = bytes[i];
 
     if (!signature_is(raw.signature, rsdp_signature)) {
-        log::warn("acpi: RSDP {}: signature is not \"RSD PTR \"", where.view());
+        log::warn("acpi: RSDP {}: signature is not \"RSD PTR \"", where().view());
         return Error::Corrupt;
     }
     if (uint8_t sum = firmware::sum_bytes(bytes.data(), rsdp_v1_length); sum != 0) {
-        log::warn("acpi: RSDP {}: checksum mismatch (sum {:#x})", where.view(), sum);
+        log::warn("acpi: RSDP {}: checksum mismatch (sum {:#x})", where().view(), sum);
         return Error::Corrupt;
     }
     Rsdp rsdp {};
@@ -85,21 +86,21 @@ Result<Rsdp> validate_rsdp(std::span<const uint8_t> bytes, uint64_t address)
     if (raw.revision >= 2) {
         uint32_t length = raw.length;
         if (length < sizeof(RsdpLayout) || length > max_rsdp_length) {
-            log::warn("acpi: RSDP {}: revision {} with implausible length {}", where.view(), raw.revision, length);
+            log::warn("acpi: RSDP {}: revision {} with implausible length {}", where().view(), raw.revision, length);
             return Error::Corrupt;
         }
         if (length > bytes.size()) {
-            log::warn("acpi: RSDP {}: length {} but only {} bytes available", where.view(), length, bytes.size());
+            log::warn("acpi: RSDP {}: length {} but only {} bytes available", where().view(), length, bytes.size());
             return Error::Corrupt;
         }
         if (uint8_t sum = firmware::sum_bytes(bytes.data(), length); sum != 0) {
-            log::warn("acpi: RSDP {}: extended checksum mismatch (sum {:#x})", where.view(), sum);
+            log::warn("acpi: RSDP {}: extended checksum mismatch (sum {:#x})", where().view(), sum);
             return Error::Corrupt;
         }
         rsdp.xsdt_address = raw.xsdt_address;
     }
     if (rsdp.rsdt_address == 0 && rsdp.xsdt_address == 0) {
-        log::warn("acpi: RSDP {}: names neither an RSDT nor an XSDT", where.view());
+        log::warn("acpi: RSDP {}: names neither an RSDT nor an XSDT", where().view());
         return Error::Corrupt;
     }
     return rsdp;
@@ -561,34 +562,35 @@ Result<FoundRsdp> find_rsdp(const PhysicalMemory& memory, uint64_t hint, std::sp
 
 Result<SdtHeader> read_table_header(const PhysicalMemory& memory, uint64_t address, std::string_view signature)
 {
-    auto expected = printable(signature.data(), signature.size());
+    // Names are made printable only for a warning: tables are read on the boot path.
+    auto expected = [signature] { return printable(signature.data(), signature.size()); };
     SdtHeader header;
     if (address == 0 || !read_object(memory, address, header)) {
-        log::warn("acpi: {} at {:#x} is not readable", expected.view(), address);
+        log::warn("acpi: {} at {:#x} is not readable", expected().view(), address);
         return Error::OutOfRange;
     }
-    auto name = printable(header.signature, sizeof(header.signature));
+    auto name = [&header] { return printable(header.signature, sizeof(header.signature)); };
     if (!signature.empty() && (signature.size() != 4 || !signature_is(header.signature, signature))) {
-        log::warn("acpi: table at {:#x} has signature \"{}\", expected \"{}\"", address, name.view(), expected.view());
+        log::warn("acpi: table at {:#x} has signature \"{}\", expected \"{}\"", address, name().view(), expected().view());
         return Error::Corrupt;
     }
     uint32_t length = header.length;
     if (length < sizeof(SdtHeader)) {
-        log::warn("acpi: {} at {:#x}: length {} is shorter than the 36-byte header", name.view(), address, length);
+        log::warn("acpi: {} at {:#x}: length {} is shorter than the 36-byte header", name().view(), address, length);
         return Error::Corrupt;
     }
     if (length > max_table_length) {
-        log::warn("acpi: {} at {:#x}: length {} exceeds the {} byte limit", name.view(), address, length,
+        log::warn("acpi: {} at {:#x}: length {} exceeds the {} byte limit", name().view(), address, length,
             max_table_length);
         return Error::Corrupt;
     }
     auto sum = firmware::sum_bytes(memory, address, length);
     if (!sum) {
-        log::warn("acpi: {} at {:#x}: length {} runs into unreadable memory", name.view(), address, length);
+        log::warn("acpi: {} at {:#x}: length {} runs into unreadable memory", name().view(), address, length);
         return Error::OutOfRange;
     }
     if (*sum != 0) {
-        log::warn("acpi: {} at {:#x}: checksum mismatch (sum {:#x})", name.view(), address, *sum);
+        log::warn("acpi: {} at {:#x}: checksum mismatch (sum {:#x})", name().view(), address, *sum);
         return Error::Corrupt;
     }
     return header;
