@@ -110,7 +110,8 @@ Result<void> init(const BootInfo& boot_info, bool heap_debug_checks)
             g_boot_mapped[g_boot_mapped_count++] = range;
     }
 
-    MemoryRange excluded[2 + BootInfo::max_modules];
+    // Never handed out: the null page, the image and the boot modules.
+    MemoryRange excluded[3 + BootInfo::max_modules];
     size_t excluded_count = 0;
     excluded[excluded_count++] = { 0, page, MemoryType::Reserved };
     auto image_start = reinterpret_cast<uint64_t>(__image_start);
@@ -119,45 +120,39 @@ Result<void> init(const BootInfo& boot_info, bool heap_debug_checks)
     for (size_t i = 0; i < boot_info.module_count; ++i)
         excluded[excluded_count++] = { boot_info.modules[i].base, boot_info.modules[i].size, MemoryType::Reserved };
 
-    MemoryRange usable[normalized_capacity(BootInfo::max_memory_ranges) + 2 + BootInfo::max_modules];
-    auto usable_count = usable_ranges(map, { excluded, excluded_count }, page, usable);
-    if (usable_count.is_error()) {
-        log::error("memory: cannot compute usable RAM ({})", error_name(usable_count.error()));
-        return usable_count.error();
-    }
-    uint64_t usable_total = 0;
     uint64_t limit = 0;
-    for (size_t i = 0; i < *usable_count; ++i) {
-        usable_total += usable[i].length;
-        limit = usable[i].end();
+    for (const MemoryRange& range : map) {
+        if (range.type == MemoryType::Usable)
+            limit = range.end() & ~(page - 1);
     }
-    if (usable_total < minimum_usable_bytes) {
-        log::error("memory: not enough memory: {} KiB usable, Skiff needs at least {} KiB", usable_total >> 10, minimum_usable_bytes >> 10);
+    if (limit == 0) {
+        log::error("memory: the memory map has no usable RAM");
         return Error::OutOfMemory;
     }
 
-    // The bitmap lives in the first usable range above 1 MiB that holds it.
+    // The bitmap goes into usable RAM above 1 MiB, clear of everything above.
     size_t words = PageAllocator::bitmap_words_for(0, limit);
     uint64_t bitmap_bytes = (words * sizeof(uint64_t) + page - 1) & ~(page - 1);
-    uint64_t bitmap_address = 0;
-    for (size_t i = 0; i < *usable_count && !bitmap_address; ++i) {
-        if (usable[i].base >= low_memory_end && usable[i].length >= bitmap_bytes)
-            bitmap_address = usable[i].base;
-    }
-    if (!bitmap_address) {
+    auto bitmap_address = first_fit(map, { excluded, excluded_count }, bitmap_bytes, page, low_memory_end);
+    if (bitmap_address.is_error()) {
         log::error("memory: not enough memory for the page bitmap ({} KiB)", bitmap_bytes >> 10);
         return Error::OutOfMemory;
     }
-    std::span<uint64_t> bitmap { reinterpret_cast<uint64_t*>(bitmap_address), words };
+    excluded[excluded_count++] = { *bitmap_address, bitmap_bytes, MemoryType::Reserved };
+
+    std::span<uint64_t> bitmap { reinterpret_cast<uint64_t*>(*bitmap_address), words };
     TRY(g_pages.init(0, limit, bitmap));
-    for (size_t i = 0; i < *usable_count; ++i)
-        g_pages.add_free_range(usable[i].base, usable[i].length);
-    g_pages.reserve_range(bitmap_address, bitmap_bytes);
+    free_usable_memory(g_pages, map, { excluded, excluded_count });
     g_usable_bytes = g_pages.free_pages() * page;
+    if (g_usable_bytes < minimum_usable_bytes) {
+        log::error("memory: not enough memory: {} KiB usable, Skiff needs at least {} KiB", g_usable_bytes >> 10,
+            minimum_usable_bytes >> 10);
+        return Error::OutOfMemory;
+    }
 
     g_heap = new (g_heap_storage) Heap(g_page_source, heap_debug_checks);
     g_heap->set_corruption_handler(heap_corruption);
-    log::debug("memory: {} KiB RAM, {} KiB usable, bitmap at {:#x}", g_ram_bytes >> 10, g_usable_bytes >> 10, bitmap_address);
+    log::debug("memory: {} KiB RAM, {} KiB usable, bitmap at {:#x}", g_ram_bytes >> 10, g_usable_bytes >> 10, *bitmap_address);
     return ok();
 }
 

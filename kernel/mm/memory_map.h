@@ -8,7 +8,9 @@
 //
 // No heap and no large stack buffers: both passes sweep the address space
 // boundary by boundary, O(n^2) in the number of entries (n <= 128 in practice:
-// BootInfo::max_memory_ranges), which is far below a millisecond.
+// BootInfo::max_memory_ranges), which is far below a millisecond. A map that
+// is already sorted and free of overlaps (what VMMs and GRUB hand over) is
+// copied instead: under TCG, code that never runs is never translated.
 #pragma once
 
 #include "kernel/boot_info.h"
@@ -24,13 +26,6 @@ namespace skiff {
 // have at most 2n distinct boundaries, so at most 2n - 1 pieces between them.
 constexpr size_t normalized_capacity(size_t input_count) { return input_count == 0 ? 0 : 2 * input_count - 1; }
 
-// Output entries usable_ranges() may need: each excluded range can split one
-// usable piece in two.
-constexpr size_t usable_capacity(size_t normalized_count, size_t excluded_count)
-{
-    return normalized_count + excluded_count;
-}
-
 // Writes a sorted, non-overlapping map to `out`, in which adjacent ranges of
 // the same type are merged. Where entries overlap the higher MemoryType wins
 // (Usable < AcpiReclaimable < AcpiNvs < Reserved < Unusable); an unknown type
@@ -43,17 +38,13 @@ constexpr size_t usable_capacity(size_t normalized_count, size_t excluded_count)
 // normalized_capacity(in.size()) entries always suffice.
 Result<size_t> normalize_memory_map(std::span<const MemoryRange> in, std::span<MemoryRange> out);
 
-// Usable RAM of a normalised map minus the excluded ranges (kernel image, boot
-// modules, low memory, ...; any order, may overlap, zero-length ones are
-// ignored), each remaining piece shrunk inward to `align` (a power of two) and
-// dropped if nothing is left. The result is sorted and non-overlapping; all
-// ranges have type Usable.
-//
-// Error::InvalidArgument if `align` is not a power of two or `normalized` is
-// not sorted and non-overlapping. Error::Full as for normalize_memory_map (out
-// is filled with the lowest pieces); usable_capacity() entries always suffice.
-Result<size_t> usable_ranges(std::span<const MemoryRange> normalized, std::span<const MemoryRange> excluded,
-    uint64_t align, std::span<MemoryRange> out);
+// Lowest address at or above `lowest`, aligned to `align` (a power of two),
+// where `size` bytes lie inside one Usable range of a normalised map and clear
+// of every excluded range (any order, may overlap; zero-length ones ignored):
+// where the kernel can put something before any allocator exists. NotFound if
+// no such place exists, InvalidArgument for a zero size or a bad alignment.
+Result<uint64_t> first_fit(std::span<const MemoryRange> normalized, std::span<const MemoryRange> excluded,
+    uint64_t size, uint64_t align, uint64_t lowest);
 
 // Sum of the lengths of all ranges of `type` (saturates instead of wrapping if
 // handed an unnormalised map).

@@ -312,4 +312,15 @@ size_t PageAllocator::align_index(size_t index, size_t align_pages) const
     return step > SIZE_MAX - index ? SIZE_MAX : index + static_cast<size_t>(step);
 }
 
+void free_usable_memory(PageAllocator& pages, std::span<const MemoryRange> normalized,
+                        std::span<const MemoryRange> excluded)
+{
+    for (const MemoryRange& range : normalized) {
+        if (range.type == MemoryType::Usable)
+            pages.add_free_range(range.base, range.length);
+    }
+    for (const MemoryRange& range : excluded)
+        pages.reserve_range(range.base, range.length);
+}
+
 } // namespace skiff

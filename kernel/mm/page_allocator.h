@@ -10,6 +10,7 @@
 // call it at any time.
 #pragma once
 
+#include "kernel/boot_info.h"
 #include "lib/result.h"
 #include "lib/spinlock.h"
 
@@ -87,5 +88,11 @@ private:
     size_t m_managed { 0 };
     size_t m_hint_word { 0 }; // next-fit: single-page searches start here
 };
+
+// Hands a normalised memory map to `pages`: every whole page inside a Usable
+// range becomes free, then every page an excluded range touches (the image,
+// boot modules, the bitmap; any order, may overlap) is taken back.
+void free_usable_memory(PageAllocator& pages, std::span<const MemoryRange> normalized,
+                        std::span<const MemoryRange> excluded);
 
 } // namespace skiff

@@ -1,6 +1,6 @@
 // Interprets bytes as memory-map entries (either raw 64-bit values or small
 // page-granular ones, so overlaps are common), normalises them and checks the
-// output invariants; then subtracts exclusions and checks alignment. abort()s
+// output invariants; then places a block clear of exclusions and checks it. abort()s
 // on any violation so libFuzzer reports it.
 #include "kernel/mm/memory_map.h"
 
@@ -135,33 +135,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
             check(small_out[i].base == out[i].base && small_out[i].length == out[i].length && small_out[i].type == out[i].type);
     }
 
-    MemoryRange pieces[normalized_capacity(max_in) + 8];
-    size_t capacity = usable_capacity(count, m);
-    check(capacity <= sizeof(pieces) / sizeof(pieces[0]));
-    auto usable = usable_ranges({ out, count }, { excluded, m }, align, { pieces, capacity });
-    check(usable.has_value());
-    uint64_t total = 0;
-    for (size_t i = 0; i < *usable; ++i) {
-        const MemoryRange& p = pieces[i];
-        check(p.type == MemoryType::Usable && p.length > 0);
-        check(p.base % align == 0 && p.length % align == 0);
-        if (i > 0)
-            check(pieces[i - 1].end() < p.base); // sorted, and never touching
-        // Inside one usable range of the normalised map.
+    // Somewhere for `align`-aligned data of a fuzzed size: inside one usable
+    // range and clear of every exclusion.
+    uint64_t block = align * (1 + (n > 0 ? in[0].base % 4 : 0));
+    auto placed = first_fit({ out, count }, { excluded, m }, block, align, 0);
+    check(placed.has_value() || placed.error() == Error::NotFound);
+    if (placed) {
+        uint64_t p = *placed;
+        check(p % align == 0 && p + block > p);
         bool within = false;
         for (size_t k = 0; k < count; ++k)
-            within |= out[k].type == MemoryType::Usable && out[k].base <= p.base && p.end() <= out[k].end();
+            within |= out[k].type == MemoryType::Usable && out[k].base <= p && p + block <= out[k].end();
         check(within);
-        // Disjoint from every exclusion.
         for (size_t k = 0; k < m; ++k) {
             uint64_t x_end = 0;
             if (__builtin_add_overflow(excluded[k].base, excluded[k].length, &x_end))
                 x_end = UINT64_MAX;
-            check(excluded[k].length == 0 || x_end <= p.base || excluded[k].base >= p.end());
+            check(excluded[k].length == 0 || x_end <= p || excluded[k].base >= p + block);
         }
-        total += p.length;
     }
-    check(total <= total_of_type({ out, count }, MemoryType::Usable));
     check(count == 0 || highest_address({ out, count }) == out[count - 1].end());
     return 0;
 }

@@ -1,4 +1,5 @@
 #include "kernel/mm/memory_map.h"
+#include "kernel/mm/page_allocator.h"
 #include "tests/unit/support/log_capture.h"
 
 #include <gtest/gtest.h>
@@ -58,13 +59,31 @@ Map normalize(const Map& in)
     return out;
 }
 
-Map usable(const Map& normalized, const Map& excluded, uint64_t align)
+// Free runs of a page allocator that was handed `normalized` and `excluded`
+// the way memory::init does it.
+Map usable(const Map& normalized, const Map& excluded)
 {
-    Map out(usable_capacity(normalized.size(), excluded.size()));
-    auto result = usable_ranges(normalized, excluded, align, out);
-    EXPECT_TRUE(result.has_value());
-    out.resize(result.value_or(0));
-    return out;
+    uint64_t limit = 0;
+    for (const MemoryRange& range : normalized) {
+        if (range.type == U)
+            limit = range.end() & ~uint64_t(0xfff);
+    }
+    Map runs;
+    if (limit == 0)
+        return runs;
+    std::vector<uint64_t> bitmap(PageAllocator::bitmap_words_for(0, limit));
+    PageAllocator pages;
+    EXPECT_TRUE(pages.init(0, limit, bitmap).has_value());
+    free_usable_memory(pages, normalized, excluded);
+    for (uint64_t address = 0; address < limit; address += 0x1000) {
+        if (!pages.is_free(address))
+            continue;
+        if (!runs.empty() && runs.back().end() == address)
+            runs.back().length += 0x1000;
+        else
+            runs.push_back(r(address, address + 0x1000, U));
+    }
+    return runs;
 }
 
 } // namespace
@@ -214,9 +233,9 @@ TEST(MemoryMap, RealFirecrackerMap)
     EXPECT_EQ(highest_address(map), 0x1'4000'0000u);
     EXPECT_TRUE(captured_log().empty());
 
-    // Skip low memory and a 1.5 MiB kernel image at 1 MiB, align to 2 MiB pages.
+    // Skip low memory and a 1.5 MiB kernel image at 1 MiB.
     Map excluded { r(0, 0x100000, R), r(0x100000, 0x280000, R) };
-    EXPECT_MAP(usable(map, excluded, 2 << 20), (Map { r(0x400000, 0xc000'0000, U), r(0x1'0000'0000, 0x1'4000'0000, U) }));
+    EXPECT_MAP(usable(map, excluded), (Map { r(0x280000, 0xc000'0000, U), r(0x1'0000'0000, 0x1'4000'0000, U) }));
 }
 
 // QEMU `-M pc -m 512` e820 as SeaBIOS reports it.
@@ -247,7 +266,7 @@ TEST(MemoryMap, RealQemuPcMap)
         r(0, 0x100000, R),               // below 1 MiB
         r(0x1ffd0000, 0x1ffe8000, R),    // module reaching past the end of RAM
     };
-    EXPECT_MAP(usable(map, excluded, 4096),
+    EXPECT_MAP(usable(map, excluded),
         (Map { r(0x182000, 0x1000000, U), r(0x1003000, 0x1ffd0000, U) }));
 }
 
@@ -258,49 +277,67 @@ TEST(MemoryMap, ExclusionOfImageAndModules)
     // zero-length one and one outside RAM.
     Map excluded { r(0, 0x10000, R), r(0x40000, 0x50000, R), r(0x48000, 0x60000, R), { 0x80000, 0, R },
         r(0x200000, 0x300000, R) };
-    EXPECT_MAP(usable(map, excluded, 1), (Map { r(0x10000, 0x40000, U), r(0x60000, 0x100000, U) }));
+    EXPECT_MAP(usable(map, excluded), (Map { r(0x10000, 0x40000, U), r(0x60000, 0x100000, U) }));
     // Excluding everything leaves nothing.
-    EXPECT_TRUE(usable(map, { r(0, 0x200000, R) }, 4096).empty());
+    EXPECT_TRUE(usable(map, { r(0, 0x200000, R) }).empty());
     // Non-usable ranges never show up.
     Map mixed = normalize({ r(0, 0x1000, R), r(0x1000, 0x2000, AR), r(0x2000, 0x3000, U) });
-    EXPECT_MAP(usable(mixed, {}, 1), (Map { r(0x2000, 0x3000, U) }));
+    EXPECT_MAP(usable(mixed, {}), (Map { r(0x2000, 0x3000, U) }));
+    // An exclusion takes every page it touches.
+    EXPECT_MAP(usable(map, { r(0x1800, 0x2001, R) }), (Map { r(0, 0x1000, U), r(0x3000, 0x100000, U) }));
 }
 
-TEST(MemoryMap, AlignmentShrinksAndCanLeaveNothing)
+TEST(MemoryMap, PartialPagesAreNotUsable)
 {
     Map map = normalize({ r(0x1001, 0x2fff, U), r(0x10000, 0x10800, U), r(0x20000, 0x23000, U) });
-    EXPECT_MAP(usable(map, {}, 0x1000), (Map { r(0x20000, 0x23000, U) }));
-    EXPECT_MAP(usable(map, {}, 0x800), (Map { r(0x1800, 0x2800, U), r(0x10000, 0x10800, U), r(0x20000, 0x23000, U) }));
-    EXPECT_TRUE(usable(map, {}, 0x10000).empty());
-    // A range near the top that cannot be rounded up without wrapping.
-    Map high = normalize({ r(0xffff'ffff'ffff'f001, 0xffff'ffff'ffff'fff0, U) });
-    EXPECT_TRUE(usable(high, {}, 0x1000).empty());
+    EXPECT_MAP(usable(map, {}), (Map { r(0x20000, 0x23000, U) }));
 }
 
-TEST(MemoryMap, UsableRangesRejectsBadArguments)
+TEST(MemoryMap, FirstFitSkipsExclusionsAndOtherTypes)
 {
-    Map map = normalize({ r(0, 0x1000, U) });
-    Map out(4);
-    clear_log();
-    EXPECT_EQ(usable_ranges(map, {}, 0, out).error(), Error::InvalidArgument);
-    EXPECT_EQ(usable_ranges(map, {}, 0x1800, out).error(), Error::InvalidArgument);
-    EXPECT_TRUE(log_contains("not a power of two", log::Level::Error));
-    Map unsorted { r(0x2000, 0x3000, U), r(0, 0x1000, U) };
-    clear_log();
-    EXPECT_EQ(usable_ranges(unsorted, {}, 1, out).error(), Error::InvalidArgument);
-    EXPECT_TRUE(log_contains("not normalised", log::Level::Error));
+    Map map = normalize({ r(0, 0x9f000, U), r(0x9f000, 0x100000, R), r(0x100000, 0x800000, U),
+        r(0x900000, 0xa00000, U) });
+    Map excluded { r(0x100000, 0x1666a0, R), r(0x200000, 0x201000, R) }; // image, module
+    // Above the image, aligned up to the page.
+    EXPECT_EQ(first_fit(map, excluded, 0x1000, 0x1000, 0x100000).value_or(0), 0x167000u);
+    // Too big for the gap before the module: after it.
+    EXPECT_EQ(first_fit(map, excluded, 0x9a000, 0x1000, 0x100000).value_or(0), 0x201000u);
+    // Too big for the first RAM range: the next one.
+    EXPECT_EQ(first_fit(map, excluded, 0x80000, 0x1000, 0x7c0000).value_or(0), 0x900000u);
+    EXPECT_EQ(first_fit(map, excluded, 0x100000, 0x100000, 0x100000).value_or(0), 0x300000u);
+    // Never below `lowest`, never in reserved memory, NotFound when nothing fits.
+    EXPECT_EQ(first_fit(map, {}, 0x1000, 0x1000, 0).value_or(1), 0u);
+    EXPECT_EQ(first_fit(map, {}, 0x1000, 0x1000, 0x9f000).value_or(0), 0x100000u);
+    EXPECT_EQ(first_fit(map, excluded, 0x800000, 0x1000, 0).error(), Error::NotFound);
+    Map top = normalize({ r(0xffff'ffff'ffff'0000, 0xffff'ffff'ffff'f001, U) });
+    EXPECT_EQ(first_fit(top, {}, 0x1000, 0x1000, 0).value_or(0), 0xffff'ffff'ffff'0000u);
+    EXPECT_EQ(first_fit(top, {}, 0x2000, 0x100000, 0).error(), Error::NotFound); // aligning would wrap
 }
 
-TEST(MemoryMap, UsableRangesFull)
+TEST(MemoryMap, FirstFitRejectsBadArguments)
 {
     Map map = normalize({ r(0, 0x10000, U) });
-    Map excluded { r(0x2000, 0x3000, R), r(0x6000, 0x7000, R) };
-    Map out(2);
-    auto result = usable_ranges(map, excluded, 0x1000, out);
-    EXPECT_EQ(result.error(), Error::Full);
-    EXPECT_MAP(out, (Map { r(0, 0x2000, U), r(0x3000, 0x6000, U) }));
-    Map enough(usable_capacity(map.size(), excluded.size()));
-    EXPECT_EQ(usable_ranges(map, excluded, 0x1000, enough).value_or(0), 3u);
+    clear_log();
+    EXPECT_EQ(first_fit(map, {}, 0, 0x1000, 0).error(), Error::InvalidArgument);
+    EXPECT_EQ(first_fit(map, {}, 0x1000, 0x1800, 0).error(), Error::InvalidArgument);
+    EXPECT_EQ(first_fit(map, {}, 0x1000, 0, 0).error(), Error::InvalidArgument);
+    EXPECT_TRUE(log_contains("cannot place", log::Level::Error));
+}
+
+TEST(MemoryMap, OrderedMapIsCopiedWithNeighboursMerged)
+{
+    // QEMU's e820 shape, plus a zero-length entry and touching RAM.
+    Map in { r(0, 0x9fc00, U), r(0x9fc00, 0xa0000, R), r(0xf0000, 0x100000, R), { 0x100000, 0, U },
+        r(0x100000, 0x4000000, U), r(0x4000000, 0x8000000, U), r(0xfeffc000, 0xff000000, R) };
+    EXPECT_MAP(normalize(in), (Map { r(0, 0x9fc00, U), r(0x9fc00, 0xa0000, R), r(0xf0000, 0x100000, R),
+                                  r(0x100000, 0x8000000, U), r(0xfeffc000, 0xff000000, R) }));
+    // Too small an output: Full, with the lowest entries, as for any map.
+    Map small(2);
+    EXPECT_EQ(normalize_memory_map(in, small).error(), Error::Full);
+    EXPECT_MAP(small, (Map { r(0, 0x9fc00, U), r(0x9fc00, 0xa0000, R) }));
+    // One entry out of order: the whole map goes through the sweep.
+    Map shuffled { r(0x100000, 0x200000, U), r(0, 0x1000, U), r(0x1000, 0x2000, U) };
+    EXPECT_MAP(normalize(shuffled), (Map { r(0, 0x2000, U), r(0x100000, 0x200000, U) }));
 }
 
 // Randomised comparison with a per-byte model on a 64-byte address space.
@@ -314,6 +351,17 @@ TEST(MemoryMap, MatchesPerByteReferenceModel)
             range.base = rng() % 64;
             range.length = rng() % 4 == 0 ? 0 : rng() % 24;
             range.type = static_cast<MemoryType>(rng() % 16 == 0 ? 9 : rng() % 5);
+        }
+        if (iteration % 2 == 1) {
+            // Sorted and without overlaps, as loaders hand maps over: the
+            // copying path (unless an unknown type sends it to the sweep).
+            std::sort(in.begin(), in.end(), [](const MemoryRange& a, const MemoryRange& b) { return a.base < b.base; });
+            uint64_t end = 0;
+            for (MemoryRange& range : in) {
+                range.base = std::max(range.base, end);
+                range.length = std::min<uint64_t>(range.length, space - range.base);
+                end = std::max(end, range.base + range.length);
+            }
         }
         // Reference: the winning rank of every byte, -1 where nothing is.
         std::array<int, space> model;
@@ -349,38 +397,59 @@ TEST(MemoryMap, MatchesPerByteReferenceModel)
             ASSERT_TRUE(same(small, Map(out.begin(), out.end() - 1)));
         }
 
-        // Usable minus excluded, aligned: compare with maximal runs of the model.
+        // Handed to a page allocator: with each model byte standing for
+        // 1 KiB, a 4 KiB page is free exactly when its four units are usable
+        // RAM and no (non-empty) exclusion touches it.
+        constexpr uint64_t unit = 1024;
         Map excluded(rng() % 4);
         for (MemoryRange& range : excluded)
             range = { rng() % 80, rng() % 12, R };
-        uint64_t align = uint64_t(1) << (rng() % 5);
-        std::array<bool, space> free {};
+        auto scaled = [](const Map& map) {
+            Map out;
+            for (const MemoryRange& range : map)
+                out.push_back({ range.base * unit, range.length * unit, range.type });
+            return out;
+        };
+        std::array<bool, space> clear {};
         for (int b = 0; b < space; ++b)
-            free[b] = model[b] == 0;
+            clear[b] = model[b] == 0;
         for (const MemoryRange& range : excluded) {
             for (uint64_t b = range.base; b < range.base + range.length && b < space; ++b)
-                free[b] = false;
+                clear[b] = false;
         }
         Map expected;
-        for (int b = 0; b < space;) {
-            if (!free[b]) {
-                ++b;
+        for (int page = 0; page < space / 4; ++page) {
+            if (!(clear[4 * page] && clear[4 * page + 1] && clear[4 * page + 2] && clear[4 * page + 3]))
                 continue;
-            }
-            int e = b;
-            while (e < space && free[e])
-                ++e;
-            uint64_t lo = (uint64_t(b) + align - 1) & ~(align - 1);
-            uint64_t hi = uint64_t(e) & ~(align - 1);
-            if (lo < hi)
-                expected.push_back(r(lo, hi, U));
-            b = e;
+            uint64_t base = uint64_t(page) * 4 * unit;
+            if (!expected.empty() && expected.back().end() == base)
+                expected.back().length += 4 * unit;
+            else
+                expected.push_back(r(base, base + 4 * unit, U));
         }
-        Map pieces = usable(out, excluded, align);
-        ASSERT_LE(pieces.size(), usable_capacity(out.size(), excluded.size()));
+        Map pieces = usable(scaled(out), scaled(excluded));
         ASSERT_TRUE(same(pieces, expected)) << "input:\n" << describe(in) << "excluded:\n" << describe(excluded)
-                                            << "align " << align << "\ngot:\n" << describe(pieces) << "want:\n"
-                                            << describe(expected);
+                                            << "got:\n" << describe(pieces) << "want:\n" << describe(expected);
+
+        // first_fit finds the lowest aligned run of clear bytes at or above `lowest`.
+        uint64_t align = uint64_t(1) << (rng() % 4);
+        uint64_t size = 1 + rng() % 16;
+        uint64_t lowest = rng() % 48;
+        uint64_t want = UINT64_MAX;
+        for (uint64_t c = (lowest + align - 1) & ~(align - 1); c + size <= space && want == UINT64_MAX; c += align) {
+            bool fits = true;
+            for (uint64_t b = c; b < c + size; ++b)
+                fits = fits && clear[b];
+            if (fits)
+                want = c;
+        }
+        auto placed = first_fit(out, excluded, size, align, lowest);
+        if (want == UINT64_MAX)
+            ASSERT_EQ(placed.error(), Error::NotFound) << describe(in) << "excluded:\n" << describe(excluded);
+        else
+            ASSERT_EQ(placed.value_or(UINT64_MAX), want) << describe(in) << "excluded:\n" << describe(excluded)
+                                                        << "size " << size << " align " << align << " lowest " << lowest;
+
         // total_of_type agrees with the model.
         uint64_t usable_bytes = uint64_t(std::count(model.begin(), model.end(), 0));
         ASSERT_EQ(total_of_type(out, U), usable_bytes);
