@@ -148,12 +148,6 @@ std::optional<uint64_t> parse_size(std::string_view text)
     return *value << shift;
 }
 
-CommandLine::CommandLine()
-{
-    set_program_name("app");
-    reset();
-}
-
 void CommandLine::reset()
 {
     m_text_used = 0;

@@ -34,7 +34,7 @@ namespace skiff {
 struct KernelParameter {
     std::string_view key;
     std::string_view value; // empty when !has_value
-    bool has_value;         // false for a bare flag such as `nomodule`
+    bool has_value { false }; // false for a bare flag such as `nomodule`
 };
 
 class CommandLine {
@@ -44,7 +44,9 @@ public:
     static constexpr size_t max_arguments = 64; // not counting argv[0]
     static constexpr size_t max_program_name = 63;
 
-    CommandLine();
+    // Constant: the kernel's instance is ready before any code runs, with
+    // nothing to construct on the boot path.
+    constexpr CommandLine() { m_argv[0] = m_program_name.data(); }
     // The views and argv pointers point into the object itself.
     CommandLine(const CommandLine&) = delete;
     CommandLine& operator=(const CommandLine&) = delete;
@@ -117,7 +119,7 @@ private:
     std::array<KernelParameter, max_parameters> m_parameters {};
     size_t m_parameter_count { 0 };
 
-    std::array<char, max_program_name + 1> m_program_name {};
+    std::array<char, max_program_name + 1> m_program_name { 'a', 'p', 'p' };
     std::array<char*, max_arguments + 2> m_argv {};
     size_t m_argument_count { 0 };
 

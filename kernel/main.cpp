@@ -32,13 +32,10 @@ namespace skiff {
 namespace {
 
 const BootInfo* g_boot;
-// Constructed on first use: kernel objects must not depend on static
-// constructors, which run only once memory is up (for the app's sake).
-CommandLine& command_line()
-{
-    static CommandLine instance;
-    return instance;
-}
+// Constant-initialised (no static constructor, which would run only once
+// memory is up, for the app's sake; no guard on the boot path).
+constinit CommandLine g_command_line_instance;
+CommandLine& command_line() { return g_command_line_instance; }
 PlatformInfo g_platform;
 bool g_platform_known = false;
 
