@@ -176,15 +176,10 @@ SystemInfo system_info()
     discover_platform(boot_info);
     checkpoint("platform");
     arch::set_power_control(g_platform_known ? &g_platform : nullptr, resolve_sleep_type);
-    if (auto result = arch::interrupts_init(g_platform_known ? &g_platform : nullptr); result.is_error()) {
-        console::print("skiff: cannot set up interrupts: {}", error_name(result.error()));
-        arch::power_off(exit_status::kernel_failure);
-    }
-    checkpoint("interrupts");
+    arch::set_interrupt_platform(g_platform_known ? &g_platform : nullptr);
     clock::init(g_command_line.get_uint("tsc_khz", 0), boot_info.entry_tsc);
     checkpoint("clock");
     sched::init_boot_cpu();
-    arch::enable_interrupts();
     uint64_t smp_start = arch::read_cycle_counter();
     unsigned online = arch::start_secondary_cpus(g_platform_known ? &g_platform : nullptr, sched::run_secondary_cpu);
     if (g_platform_known && online < g_platform.cpu_count)

@@ -33,6 +33,8 @@ bool lapic_has_tsc_deadline();
 // One-shot timer. With TSC-deadline the argument is a TSC value; otherwise
 // it is converted through the calibrated APIC timer rate.
 void lapic_timer_init(uint8_t vector);
+// Whether ensure_interrupt_controllers() has run (on the boot CPU).
+bool interrupt_controllers_up();
 void lapic_timer_arm_tsc(uint64_t tsc_deadline, uint64_t tsc_now, uint64_t tsc_hz);
 void lapic_timer_disarm();
 

@@ -28,9 +28,15 @@ void console_write(std::string_view text);
 // absent. Page-table pages come from `allocate_table_page` (zeroed).
 Result<void> cpu_init(std::span<const MemoryRange> memory_map, Result<uint64_t> (*allocate_table_page)());
 
-// Local APIC, legacy PIC masked, IOAPICs from the platform description
-// (null when the firmware described none).
-Result<void> interrupts_init(const PlatformInfo* platform);
+// The interrupt controllers (legacy PIC masked, local APIC, IOAPICs from the
+// platform description, null when the firmware described none) are set up
+// on first need: enabling interrupts, arming a timer, attaching a device
+// line or MSI, starting other CPUs. An app that needs none of them never
+// pays for them (under TCG, translating that code is a tenth of the boot).
+// Until then interrupts stay off, so nothing can arrive unannounced. A CPU
+// without a local APIC ends the run with a clear message at that point.
+void set_interrupt_platform(const PlatformInfo* platform);
+void ensure_interrupt_controllers();
 void enable_interrupts();
 // Maps device registers (uncached) and returns their address.
 Result<void*> map_device_memory(uint64_t physical, uint64_t size);

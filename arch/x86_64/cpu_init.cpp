@@ -4,7 +4,11 @@
 #include "arch/x86_64/interrupts.h"
 #include "arch/x86_64/paging.h"
 #include "firmware/platform.h"
+#include "kernel/console.h"
+#include "kernel/kernel.h"
 #include "lib/log.h"
+
+#include <atomic>
 
 extern "C" char __text_start[], __text_end[], __rodata_start[], __rodata_end[], __data_start[], __image_end[];
 
@@ -42,19 +46,49 @@ Result<void> cpu_init(std::span<const MemoryRange> memory_map, Result<uint64_t> 
     return ok();
 }
 
-Result<void> interrupts_init(const PlatformInfo* platform)
+namespace {
+const PlatformInfo* g_interrupt_platform = nullptr;
+// Set once, by the boot CPU; other CPUs start only after it (start_secondary_cpus).
+std::atomic<bool> g_controllers_up { false };
+} // namespace
+
+void set_interrupt_platform(const PlatformInfo* platform) { g_interrupt_platform = platform; }
+
+void ensure_interrupt_controllers()
 {
+    if (g_controllers_up.load(std::memory_order_acquire))
+        return;
+    // The first need arises on the boot CPU, with interrupts still off and no
+    // other CPU running (each entry point above calls this first), so nothing
+    // can interleave with the set-up.
+    const PlatformInfo* platform = g_interrupt_platform;
     x86::legacy_pic_disable();
-    TRY(x86::lapic_init(platform ? platform->local_apic_address : 0));
+    if (auto result = x86::lapic_init(platform ? platform->local_apic_address : 0); result.is_error()) {
+        console::print("skiff: cannot set up the local APIC: {}", error_name(result.error()));
+        power_off(exit_status::kernel_failure);
+    }
     if (platform && platform->ioapic_count > 0) {
-        auto routed = x86::ioapic_init(*platform);
-        if (routed.is_error())
+        if (x86::ioapic_init(*platform).is_error())
             log::warn("interrupts: no usable IOAPIC; device interrupts unavailable");
     }
-    return ok();
+    // Unmasked one-shot mode; a timer interrupt before timer_init() finds no handler.
+    x86::lapic_timer_init(x86::vector::lapic_timer);
+    g_controllers_up.store(true, std::memory_order_release);
 }
 
-void enable_interrupts() { x86::sti(); }
+} // namespace skiff::arch
+
+namespace skiff::x86 {
+bool interrupt_controllers_up() { return arch::g_controllers_up.load(std::memory_order_acquire); }
+} // namespace skiff::x86
+
+namespace skiff::arch {
+
+void enable_interrupts()
+{
+    ensure_interrupt_controllers();
+    x86::sti();
+}
 
 Result<void*> map_device_memory(uint64_t physical, uint64_t size) { return x86::map_mmio(physical, size); }
 

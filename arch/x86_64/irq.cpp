@@ -1,6 +1,7 @@
 // kernel/irq.h on x86_64: IOAPIC lines and MSI messages, both delivered to
 // the boot CPU's local APIC.
 #include "arch/x86_64/apic.h"
+#include "arch/x86_64/arch.h"
 #include "arch/x86_64/interrupts.h"
 #include "kernel/irq.h"
 #include "lib/log.h"
@@ -43,6 +44,7 @@ Result<uint8_t> bind(Handler handler, void* context)
 
 Result<void> attach_line(const Line& line, Handler handler, void* context)
 {
+    arch::ensure_interrupt_controllers();
     uint8_t vector = TRY(bind(handler, context));
     return x86::ioapic_route_gsi(line.gsi, vector, line.level_triggered, line.active_low);
 }
@@ -51,6 +53,7 @@ Result<void> mask_line(uint32_t gsi) { return x86::ioapic_mask_gsi(gsi); }
 
 Result<MsiMessage> allocate_msi(Handler handler, void* context)
 {
+    arch::ensure_interrupt_controllers();
     uint32_t destination = x86::boot_lapic_id();
     if (destination > x86::max_interrupt_destination) {
         log::error("irq: the boot CPU's APIC id {} does not fit an MSI destination (no interrupt remapping)", destination);

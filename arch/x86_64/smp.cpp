@@ -71,13 +71,15 @@ void send_reschedule(uint32_t apic_id) { x86::lapic_send_ipi(apic_id, x86::vecto
 
 unsigned start_secondary_cpus(const PlatformInfo* platform, [[noreturn]] void (*cpu_main)())
 {
-    g_boot_apic_id = x86::lapic_id();
-    this_cpu().apic_id = g_boot_apic_id;
     g_cpu_main = cpu_main;
     x86::set_interrupt_handler(x86::vector::reschedule, reschedule_interrupt, nullptr);
     x86::set_interrupt_handler(x86::vector::tlb_shootdown, shootdown_interrupt, nullptr);
     if (!platform || platform->cpu_count <= 1)
         return 1;
+    // IPIs, and the boot CPU's APIC id, need the local APIC.
+    ensure_interrupt_controllers();
+    g_boot_apic_id = x86::lapic_id();
+    this_cpu().apic_id = g_boot_apic_id;
 
     // The trampoline page: below 1 MiB (the startup IPI names a page number
     // under 0x100), and executable in the kernel's tables, since the AP

@@ -172,11 +172,28 @@ void timer_init(void (*expired)())
 {
     g_timer_expired = expired;
     x86::set_interrupt_handler(x86::vector::lapic_timer, timer_interrupt, nullptr);
-    x86::lapic_timer_init(x86::vector::lapic_timer);
+    // The boot CPU's local APIC may not be set up yet: its bring-up programs
+    // the timer. Other CPUs' are, before they get here.
+    if (x86::interrupt_controllers_up())
+        x86::lapic_timer_init(x86::vector::lapic_timer);
 }
 
-void timer_arm(uint64_t deadline, uint64_t now, uint64_t hz) { x86::lapic_timer_arm_tsc(deadline, now, hz); }
-void timer_disarm() { x86::lapic_timer_disarm(); }
-void wait_for_interrupt() { x86::enable_interrupts_and_halt(); }
+void timer_arm(uint64_t deadline, uint64_t now, uint64_t hz)
+{
+    ensure_interrupt_controllers();
+    x86::lapic_timer_arm_tsc(deadline, now, hz);
+}
+
+void timer_disarm()
+{
+    if (x86::interrupt_controllers_up())
+        x86::lapic_timer_disarm();
+}
+
+void wait_for_interrupt()
+{
+    ensure_interrupt_controllers();
+    x86::enable_interrupts_and_halt();
+}
 
 } // namespace skiff::arch
