@@ -25,6 +25,17 @@ constexpr uint64_t saturating_end(uint64_t base, uint64_t length)
     return end < base ? all_ones : end;
 }
 
+// Bits set in a word, without POPCNT (std::popcount becomes a libgcc call on
+// CPUs that lack it, QEMU's default model among them).
+constexpr size_t count_bits(uint64_t x)
+{
+    x = x - ((x >> 1) & 0x5555555555555555);
+    x = (x & 0x3333333333333333) + ((x >> 2) & 0x3333333333333333);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0f;
+    return static_cast<size_t>((x * 0x0101010101010101) >> 56);
+}
+static_assert(count_bits(0) == 0 && count_bits(~uint64_t(0)) == 64 && count_bits(0x8000000000000001) == 2);
+
 // Not std::has_single_bit: that becomes a libgcc popcount call on CPUs without POPCNT.
 constexpr bool valid_alignment(size_t align_pages) { return align_pages != 0 && (align_pages & (align_pages - 1)) == 0; }
 
@@ -269,34 +280,30 @@ size_t PageAllocator::find_bit_locked(size_t first, size_t end, bool used) const
 
 size_t PageAllocator::update_locked(size_t first, size_t count, bool used)
 {
+    // One loop for partial and whole words alike: under TCG each distinct
+    // instruction costs far more to translate than to run.
     size_t end = first + count;
     size_t changed = 0;
-    auto apply = [&](size_t word, uint64_t mask) {
-        uint64_t before = m_bitmap[word];
-        uint64_t after = used ? before | mask : before & ~mask;
-        // A word flipping entirely is the common case at boot (freeing all
-        // of RAM): skip the popcount, a library call on CPUs without POPCNT.
-        changed += before == ~after ? 64 : static_cast<size_t>(std::popcount(before ^ after));
-        m_bitmap[word] = after;
-    };
-    // Partial first word, whole words, partial last word.
-    if (first % 64 != 0 && first < end) {
+    uint64_t fill = used ? ~uint64_t(0) : 0;
+    while (first < end) {
         size_t word = first / 64;
         unsigned from = static_cast<unsigned>(first % 64);
+        if (from == 0 && end - first >= 64) {
+            // Whole words: freeing all of RAM at boot is made of these.
+            uint64_t before = m_bitmap[word];
+            m_bitmap[word] = fill;
+            changed += before == ~fill ? 64 : count_bits(before ^ fill);
+            first += 64;
+            continue;
+        }
         unsigned to = end - word * 64 >= 64 ? 64 : static_cast<unsigned>(end - word * 64);
-        apply(word, bit_mask(from, to));
+        uint64_t mask = bit_mask(from, to);
+        uint64_t before = m_bitmap[word];
+        uint64_t after = used ? before | mask : before & ~mask;
+        m_bitmap[word] = after;
+        changed += count_bits(before ^ after);
         first = word * 64 + to;
     }
-    // Whole words, with the state known: at boot this loop frees all of RAM.
-    uint64_t fill = used ? ~uint64_t(0) : 0;
-    for (; first + 64 <= end; first += 64) {
-        uint64_t before = m_bitmap[first / 64];
-        m_bitmap[first / 64] = fill;
-        uint64_t flipped = before ^ fill;
-        changed += flipped == ~uint64_t(0) ? 64 : static_cast<size_t>(std::popcount(flipped));
-    }
-    if (first < end)
-        apply(first / 64, bit_mask(0, static_cast<unsigned>(end - first)));
     return changed;
 }
 
