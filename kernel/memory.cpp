@@ -37,9 +37,10 @@ public:
             log::error("memory: heap returned pages {} it does not own", address);
     }
 };
-KernelPageSource g_page_source;
-alignas(Heap) unsigned char g_heap_storage[sizeof(Heap)];
-Heap* g_heap = nullptr;
+constinit KernelPageSource g_page_source;
+// Constant-initialised: nothing to construct at boot, and an allocation
+// before memory::init() fails cleanly (no pages yet) instead of crashing.
+constinit Heap g_heap(g_page_source);
 
 [[gnu::section(".noinit")]] uint8_t g_null_page_copy[page];
 bool g_null_page_preserved = false;
@@ -150,8 +151,9 @@ Result<void> init(const BootInfo& boot_info, bool heap_debug_checks)
         return Error::OutOfMemory;
     }
 
-    g_heap = new (g_heap_storage) Heap(g_page_source, heap_debug_checks);
-    g_heap->set_corruption_handler(heap_corruption);
+    if (heap_debug_checks && g_heap.set_debug_checks(true).is_error())
+        log::warn("memory: heap debug checks requested after the first allocation; left off");
+    g_heap.set_corruption_handler(heap_corruption);
     log::debug("memory: {} KiB RAM, {} KiB usable, bitmap at {:#x}", g_ram_bytes >> 10, g_usable_bytes >> 10, *bitmap_address);
     return ok();
 }
@@ -174,7 +176,7 @@ bool mapped_at_boot(const MemoryRange& range)
 std::span<const MemoryRange> boot_mapped_ranges() { return { g_boot_mapped, g_boot_mapped_count }; }
 
 PageAllocator& pages() { return g_pages; }
-Heap& heap() { return *g_heap; }
+Heap& heap() { return g_heap; }
 std::span<const MemoryRange> normalized_map() { return { g_normalized, g_normalized_count }; }
 uint64_t usable_bytes() { return g_usable_bytes; }
 uint64_t ram_bytes() { return g_ram_bytes; }

@@ -71,6 +71,10 @@ constexpr auto class_geometry(bool debug)
 }
 constexpr auto plain_geometry = class_geometry(false);
 constexpr auto debug_geometry = class_geometry(true);
+const ClassGeometry& geometry(bool debug, size_t class_index)
+{
+    return (debug ? debug_geometry : plain_geometry)[class_index];
+}
 
 constexpr uintptr_t align_up(uintptr_t value, uintptr_t alignment) { return (value + alignment - 1) & ~(alignment - 1); }
 
@@ -145,25 +149,27 @@ inline uintptr_t slot_address(const void* slab, uint32_t index, uint32_t stride)
 }
 } // namespace
 
-Heap::Heap(PageSource& pages, bool debug_checks) : m_source(pages), m_debug(debug_checks)
+// Layouts the pointer arithmetic relies on (checked here, where the private
+// types are accessible).
+static_assert(class_sizes.back() == Heap::max_small_size);
+static_assert(Heap::page_size == 4096);
+
+Result<void> Heap::set_debug_checks(bool on)
 {
     static_assert(class_sizes.size() == class_count);
-    static_assert(class_sizes.back() == max_small_size);
-    // Layouts the pointer arithmetic relies on (asserted here, where the
-    // private types are accessible).
     static_assert(sizeof(BlockHeader) == header_size);
     static_assert(sizeof(Slab) <= slab_header_size);
     static_assert(sizeof(LargeHeader) == large_header_size);
     static_assert(slab_header_size % 16 == 0 && (large_header_size + header_size) % 16 == 0);
-    static_assert(page_size == 4096);
-    const auto& geometry = m_debug ? debug_geometry : plain_geometry;
-    for (size_t i = 0; i < class_count; ++i) {
-        SizeClass& size_class = m_classes[i];
-        size_class.block_size = class_sizes[i];
-        size_class.stride = geometry[i].stride;
-        size_class.pages = geometry[i].pages;
-        size_class.capacity = geometry[i].capacity;
+    if (on == m_debug)
+        return ok();
+    // Blocks laid out for one mode cannot be checked or freed in the other.
+    if (m_allocations.load() != 0 || m_pages_in_use.load() != 0) {
+        log::error("heap: debug checks cannot change once memory has been handed out");
+        return Error::InvalidArgument;
     }
+    m_debug = on;
+    return ok();
 }
 
 void* Heap::allocate(size_t size, size_t alignment)
@@ -294,6 +300,7 @@ void Heap::set_corruption_handler(CorruptionHandler handler) { m_handler.store(h
 void* Heap::allocate_small(size_t class_index, size_t size, size_t alignment, Problem& problem)
 {
     SizeClass& size_class = m_classes[class_index];
+    uint32_t stride = geometry(m_debug, class_index).stride;
     LockGuard guard(size_class.lock);
     for (;;) {
         Slab* slab = size_class.partial;
@@ -304,7 +311,7 @@ void* Heap::allocate_small(size_t class_index, size_t size, size_t alignment, Pr
             link_front(size_class, slab);
         }
         uint32_t index;
-        if (!take_slot(size_class, slab, index, problem)) {
+        if (!take_slot(slab, index, problem)) {
             // Only reachable after a corrupt free list was dropped.
             unlink(size_class, slab);
             if (size_class.cached_empty == slab)
@@ -319,7 +326,7 @@ void* Heap::allocate_small(size_t class_index, size_t size, size_t alignment, Pr
         if (slab->free_head == no_slot && slab->bump == slab->capacity)
             unlink(size_class, slab);
 
-        uintptr_t slot = slot_address(slab, index, size_class.stride);
+        uintptr_t slot = slot_address(slab, index, stride);
         uintptr_t user = align_up(slot + header_size, alignment);
         auto* header = reinterpret_cast<BlockHeader*>(user - header_size);
         if (user - header_size != slot) {
@@ -339,18 +346,19 @@ void* Heap::allocate_small(size_t class_index, size_t size, size_t alignment, Pr
     }
 }
 
-bool Heap::take_slot(SizeClass& size_class, Slab* slab, uint32_t& index, Problem& problem)
+bool Heap::take_slot(Slab* slab, uint32_t& index, Problem& problem)
 {
+    uint32_t stride = geometry(m_debug, slab->class_index).stride;
     while (slab->free_head != no_slot) {
         index = slab->free_head;
-        uintptr_t slot = slot_address(slab, index, size_class.stride);
+        uintptr_t slot = slot_address(slab, index, stride);
         auto* free_header = reinterpret_cast<BlockHeader*>(slot);
         uint32_t next = free_header->extra;
         uint32_t poison_from = free_header->size;
         if (index >= slab->bump || load_magic(&free_header->magic) != small_free_magic
             || free_header->owner_offset != slot - reinterpret_cast<uintptr_t>(slab)
             || (next != no_slot && next >= slab->bump) || poison_from < header_size
-            || poison_from > size_class.stride) {
+            || poison_from > stride) {
             if (!problem.what)
                 problem = { "free list corrupted: a freed block's header was overwritten",
                             reinterpret_cast<void*>(slot + header_size) };
@@ -360,7 +368,7 @@ bool Heap::take_slot(SizeClass& size_class, Slab* slab, uint32_t& index, Problem
             break;
         }
         slab->free_head = next;
-        if (m_debug && !bytes_equal(slot + poison_from, size_class.stride - poison_from, poison_byte)) {
+        if (m_debug && !bytes_equal(slot + poison_from, stride - poison_from, poison_byte)) {
             if (!problem.what)
                 problem = { "write after free: a freed block was modified",
                             reinterpret_cast<void*>(slot + poison_from) };
@@ -380,7 +388,7 @@ bool Heap::take_slot(SizeClass& size_class, Slab* slab, uint32_t& index, Problem
 
 Heap::Slab* Heap::create_slab(size_t class_index)
 {
-    SizeClass& size_class = m_classes[class_index];
+    const ClassGeometry& size_class = geometry(m_debug, class_index);
     void* memory = checked_source_pages(size_class.pages);
     if (!memory)
         return nullptr;
@@ -444,7 +452,7 @@ void Heap::release_small(const Block& block, Problem& problem)
             return;
         }
         store_magic(&block.header->magic, small_free_magic);
-        uintptr_t slot_end = block.slot + size_class.stride;
+        uintptr_t slot_end = block.slot + geometry(m_debug, slab->class_index).stride;
         if (m_debug)
             __builtin_memset(p, poison_byte, slot_end - block.user);
         auto* slot_header = reinterpret_cast<BlockHeader*>(block.slot);
@@ -531,7 +539,7 @@ bool Heap::locate_small(uintptr_t user, Block& block, Problem& problem) const
     auto* slab = reinterpret_cast<Slab*>(slab_address);
     if (slab->magic != slab_magic || slab->heap != this || slab->class_index >= class_count)
         return false;
-    const SizeClass& size_class = m_classes[slab->class_index];
+    const ClassGeometry& size_class = geometry(m_debug, slab->class_index);
     size_t index = (offset - slab_header_size) / size_class.stride;
     if (index >= size_class.capacity)
         return false;

@@ -56,7 +56,11 @@ public:
     static constexpr size_t max_alignment = size_t(2) << 20;
     static constexpr size_t max_allocation = size_t(1) << 40;
 
-    explicit Heap(PageSource& pages, bool debug_checks);
+    // Constant: a heap can be constinit, ready before any code runs.
+    constexpr explicit Heap(PageSource& pages, bool debug_checks = false) : m_source(pages), m_debug(debug_checks) {}
+    // Switches the debug checks on or off; refused (logged, InvalidArgument)
+    // once anything has been allocated, whose layout assumes the old mode.
+    Result<void> set_debug_checks(bool on);
     Heap(const Heap&) = delete;
     Heap& operator=(const Heap&) = delete;
 
@@ -101,15 +105,11 @@ private:
         IrqSpinLock lock;
         Slab* partial { nullptr };      // slabs that may have a free slot, tried front first
         Slab* cached_empty { nullptr }; // one empty slab kept instead of returned
-        uint32_t block_size { 0 };
-        uint32_t stride { 0 };
-        uint32_t capacity { 0 };
-        uint32_t pages { 0 };
     };
 
     void* allocate_small(size_t class_index, size_t size, size_t alignment, Problem& problem);
     void* allocate_large(size_t size, size_t alignment);
-    bool take_slot(SizeClass& size_class, Slab* slab, uint32_t& index, Problem& problem);
+    bool take_slot(Slab* slab, uint32_t& index, Problem& problem);
     Slab* create_slab(size_t class_index);
     void destroy_slab(Slab* slab);
     void release_small(const Block& block, Problem& problem);

@@ -353,6 +353,27 @@ TEST_P(HeapTest, RandomBlocksNeverOverlapAndStatsStayExact)
     EXPECT_EQ(source.bad_frees(), 0u);
 }
 
+TEST(Heap, DebugChecksSwitchOnlyBeforeTheFirstAllocation)
+{
+    TestSource source;
+    Heap heap(source);
+    EXPECT_FALSE(heap.debug_checks());
+    ASSERT_TRUE(heap.set_debug_checks(true).has_value());
+    EXPECT_TRUE(heap.debug_checks());
+    void* p = heap.allocate(40);
+    ASSERT_NE(p, nullptr);
+    // The block has a canary: switching the checks off now would misread it.
+    clear_log();
+    EXPECT_EQ(heap.set_debug_checks(false).error(), Error::InvalidArgument);
+    EXPECT_TRUE(log_contains("debug checks cannot change", log::Level::Error));
+    EXPECT_TRUE(heap.debug_checks());
+    EXPECT_TRUE(heap.set_debug_checks(true).has_value()); // no change asked
+    static_cast<char*>(p)[40] = 'x'; // still caught as an overflow at free
+    clear_log();
+    heap.free(p);
+    EXPECT_TRUE(log_contains("overflow", log::Level::Error));
+}
+
 TEST(Heap, StatsAreExact)
 {
     TestSource source;
