@@ -16,7 +16,8 @@ constexpr uint64_t bios_rom_length = 0x20000;
 constexpr uint64_t ebda_scan_length = 1024;
 constexpr size_t max_rsdp_length = 64; // 36 in every revision so far; room for growth, not for nonsense
 
-bool signature_is(const char* bytes, std::string_view expected)
+// Out of line for the same reason as sum_bytes: it runs at every table lookup.
+[[gnu::noinline]] bool signature_is(const char* bytes, std::string_view expected)
 {
     for (size_t i = 0; i < expected.size(); ++i) {
         if (bytes[i] != expected[i])
