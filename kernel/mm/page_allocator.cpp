@@ -83,18 +83,7 @@ void PageAllocator::add_free_range(uint64_t base, uint64_t length)
         return;
     }
 
-    uint64_t clipped_first, clipped_last;
-    {
-        LockGuard guard(m_lock);
-        clipped_first = std::max(first, m_base);
-        clipped_last = std::min(last, m_limit);
-        if (clipped_first < clipped_last) {
-            size_t changed = update_locked(static_cast<size_t>((clipped_first - m_base) / page_size),
-                                           static_cast<size_t>((clipped_last - clipped_first) / page_size), false);
-            m_free += changed;
-            m_managed += changed;
-        }
-    }
+    auto [clipped_first, clipped_last] = change_range(first, last, false);
     if (clipped_first != first || clipped_last != last) {
         if (clipped_first < clipped_last)
             log::info("page allocator: free range [{:#x}, {:#x}) clipped to [{:#x}, {:#x})", first, last,
@@ -114,15 +103,20 @@ void PageAllocator::reserve_range(uint64_t base, uint64_t length)
     uint64_t last = end > all_ones - (page_size - 1) ? (all_ones & ~(page_size - 1))
                                                       : (end + page_size - 1) & ~(page_size - 1);
 
+    change_range(first, last, true);
+}
+
+PageAllocator::Clipped PageAllocator::change_range(uint64_t first, uint64_t last, bool used)
+{
     LockGuard guard(m_lock);
-    first = std::max(first, m_base);
-    last = std::min(last, m_limit);
-    if (first >= last)
-        return;
-    size_t changed = update_locked(static_cast<size_t>((first - m_base) / page_size),
-                                   static_cast<size_t>((last - first) / page_size), true);
-    m_free -= changed;
-    m_managed -= changed;
+    Clipped clipped { std::max(first, m_base), std::min(last, m_limit) };
+    if (clipped.first < clipped.last) {
+        size_t changed = update_locked(static_cast<size_t>((clipped.first - m_base) / page_size),
+                                       static_cast<size_t>((clipped.last - clipped.first) / page_size), used);
+        m_free = used ? m_free - changed : m_free + changed;
+        m_managed = used ? m_managed - changed : m_managed + changed;
+    }
+    return clipped;
 }
 
 Result<uint64_t> PageAllocator::allocate(size_t pages, size_t align_pages)

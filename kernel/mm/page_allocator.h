@@ -71,6 +71,14 @@ public:
 private:
     static constexpr size_t no_page = SIZE_MAX;
 
+    struct Clipped {
+        uint64_t first;
+        uint64_t last;
+    };
+    // Frees or takes back the whole pages in [first, last) (page aligned),
+    // clipped to the managed range. Out of line: it serves both
+    // add_free_range and reserve_range, which boot calls once each per range.
+    [[gnu::noinline]] Clipped change_range(uint64_t first, uint64_t last, bool used);
     Result<uint64_t> allocate_in(size_t first_page, size_t end_page, size_t pages, size_t align_pages, bool whole_range);
     size_t take_single_locked();
     size_t find_run_locked(size_t first, size_t end, size_t pages, size_t align_pages) const;
