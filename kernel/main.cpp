@@ -132,7 +132,14 @@ void discover_devices()
 }
 
 Once g_devices_probed;
-void probe_devices() { g_devices_probed.call(discover_devices); }
+void probe_devices()
+{
+    g_devices_probed.call(discover_devices);
+    // A driver that attached an interrupt brought the controllers up: main,
+    // if it is the one asking, takes interrupts from now on like any thread.
+    if (arch::interrupt_controllers_up() && sched::current_is_main() && !arch::interrupts_enabled())
+        arch::enable_interrupts();
+}
 
 void run_static_constructors()
 {
@@ -202,6 +209,10 @@ SystemInfo system_info()
         }
         console::print("skiff: boottime entry_tsc={} main_tsc={} delta={}", boot_info.entry_tsc, main_tsc, main_tsc - boot_info.entry_tsc);
     }
+    // With other CPUs or devices already up, main runs with interrupts on like
+    // any thread; otherwise they come on with its first thread or device.
+    if (arch::interrupt_controllers_up())
+        arch::enable_interrupts();
     int status = main(g_command_line.argc(), g_command_line.argv());
     arch::power_off(status);
 }

@@ -160,6 +160,27 @@ void detach_yield_run_on_per_cpu()
 }
 #pragma GCC diagnostic pop
 
+// Main busy-waits, never blocking, while a thread it started starts another
+// that sets a flag. On one CPU only the timer interrupt preempting main lets
+// them run; on several, creating a thread interrupts main's CPU (the TLB
+// shootdown for the new stack's guard page). Either way main must be taking
+// interrupts, although nothing it did before asked for them.
+void main_spins_while_threads_run()
+{
+    static std::atomic<bool> done { false };
+    auto outer = skiff::Thread::start([] {
+        auto inner = skiff::Thread::start([] { done.store(true, std::memory_order_release); });
+        if (inner)
+            (void)inner->join();
+    });
+    uint64_t give_up = skiff::monotonic_ns() + 10'000'000'000ull; // a hang guard, not a timing check
+    while (!done.load(std::memory_order_acquire) && skiff::monotonic_ns() < give_up)
+        asm volatile("pause");
+    check(done.load(), "main busy-waiting on a flag its threads set");
+    if (outer)
+        (void)outer->join();
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -181,6 +202,7 @@ int main(int argc, char** argv)
         return 1;
     }
     skiff::println("threadtest: {} CPU(s)", skiff::cpu_count());
+    main_spins_while_threads_run(); // first: before anything else turns interrupts on
     producer_consumer();
     semaphore_and_once();
     sleepers();

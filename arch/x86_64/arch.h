@@ -34,9 +34,11 @@ Result<void> cpu_init(std::span<const MemoryRange> memory_map, Result<uint64_t> 
 // line or MSI, starting other CPUs. An app that needs none of them never
 // pays for them (under TCG, translating that code is a tenth of the boot).
 // Until then interrupts stay off, so nothing can arrive unannounced. A CPU
-// without a local APIC ends the run with a clear message at that point.
+// without a local APIC ends the run with a clear message at that point
+// (which may be after the app has started).
 void set_interrupt_platform(const PlatformInfo* platform);
 void ensure_interrupt_controllers();
+bool interrupt_controllers_up();
 void enable_interrupts();
 // Maps device registers (uncached) and returns their address.
 Result<void*> map_device_memory(uint64_t physical, uint64_t size);
@@ -61,6 +63,7 @@ void wait_for_interrupt();
 // One iteration of a spin-wait (x86 `pause`).
 inline void cpu_relax() { asm volatile("pause" ::: "memory"); }
 void disable_interrupts();
+bool interrupts_enabled();
 
 // SMP: starts every enabled CPU the platform describes besides the boot CPU,
 // each with its own descriptor tables, local APIC and timer, then runs

@@ -5,6 +5,7 @@
 #include "arch/x86_64/paging.h"
 #include "firmware/platform.h"
 #include "kernel/console.h"
+#include "kernel/cpu.h"
 #include "kernel/kernel.h"
 #include "lib/log.h"
 
@@ -60,7 +61,8 @@ void ensure_interrupt_controllers()
         return;
     // The first need arises on the boot CPU, with interrupts still off and no
     // other CPU running (each entry point above calls this first), so nothing
-    // can interleave with the set-up.
+    // can interleave with the set-up. It may be under a spinlock (timer_arm
+    // is called with the CPU's timer lock held): nothing here blocks.
     const PlatformInfo* platform = g_interrupt_platform;
     x86::legacy_pic_disable();
     if (auto result = x86::lapic_init(platform ? platform->local_apic_address : 0); result.is_error()) {
@@ -73,13 +75,16 @@ void ensure_interrupt_controllers()
     }
     // Unmasked one-shot mode; a timer interrupt before timer_init() finds no handler.
     x86::lapic_timer_init(x86::vector::lapic_timer);
+    this_cpu().apic_id = x86::boot_lapic_id();
     g_controllers_up.store(true, std::memory_order_release);
 }
+
+bool interrupt_controllers_up() { return g_controllers_up.load(std::memory_order_acquire); }
 
 } // namespace skiff::arch
 
 namespace skiff::x86 {
-bool interrupt_controllers_up() { return arch::g_controllers_up.load(std::memory_order_acquire); }
+bool interrupt_controllers_up() { return arch::interrupt_controllers_up(); }
 } // namespace skiff::x86
 
 namespace skiff::arch {
@@ -89,6 +94,8 @@ void enable_interrupts()
     ensure_interrupt_controllers();
     x86::sti();
 }
+
+bool interrupts_enabled() { return x86::interrupts_enabled(); }
 
 Result<void*> map_device_memory(uint64_t physical, uint64_t size) { return x86::map_mmio(physical, size); }
 

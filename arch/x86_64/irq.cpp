@@ -49,7 +49,11 @@ Result<void> attach_line(const Line& line, Handler handler, void* context)
     return x86::ioapic_route_gsi(line.gsi, vector, line.level_triggered, line.active_low);
 }
 
-Result<void> mask_line(uint32_t gsi) { return x86::ioapic_mask_gsi(gsi); }
+Result<void> mask_line(uint32_t gsi)
+{
+    arch::ensure_interrupt_controllers();
+    return x86::ioapic_mask_gsi(gsi);
+}
 
 Result<MsiMessage> allocate_msi(Handler handler, void* context)
 {

@@ -124,8 +124,9 @@ uint16_t pit_channel0_count()
 
 bool cycle_counter_rate_measured(CounterRate& rate)
 {
-    // PIT channel 0 counting down from 0xffff in mode 0 (its interrupt is
-    // masked): watch 10 ms worth of 1.193182 MHz ticks go by and see how far
+    // PIT channel 0 counting down from 0xffff in mode 0 (its interrupt
+    // cannot arrive: the 8259s are masked, or interrupts are still off
+    // before the controllers come up): watch 10 ms worth of 1.193182 MHz ticks go by and see how far
     // the TSC moved. Reading the latched count works on every PC-compatible
     // VMM; the speaker-port gate of channel 2 does not exist on microvm.
     constexpr uint64_t pit_hz = 1193182;

@@ -427,6 +427,8 @@ void init_boot_cpu()
 
 bool can_block() { return running() && ensure_boot_idle_thread(); }
 
+bool current_is_main() { return current() == &g_main_thread; }
+
 Result<Thread*> create(void (*entry)(void*), void* argument, const CreateOptions& options)
 {
     // A new thread may run, block or exit on the boot CPU, or leave main
@@ -435,6 +437,12 @@ Result<Thread*> create(void (*entry)(void*), void* argument, const CreateOptions
         return Error::OutOfMemory;
     Thread* thread = TRY(build_thread(entry, argument, options));
     make_runnable(thread);
+    // Threads take turns by the timer interrupt. Main may never have had
+    // interrupts on (they come up on first need): it gets them now, as every
+    // other thread has from its first run. create() is not called under a
+    // spinlock (it allocates), so main's interrupts being off means just that.
+    if (current() == &g_main_thread && !arch::interrupts_enabled())
+        arch::enable_interrupts();
     return thread;
 }
 

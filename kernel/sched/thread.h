@@ -63,6 +63,8 @@ Result<void> join(Thread* thread);
 void detach(Thread* thread);
 
 Thread* current();
+// Whether the calling thread is the one that runs the app's main().
+bool current_is_main();
 void yield();
 // Whether the current thread may block (and the CPU switch to another thread
 // or idle) rather than wait in place: the scheduler runs and the boot CPU's
