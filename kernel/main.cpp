@@ -45,9 +45,23 @@ void apply_log_level(const CommandLine& command_line)
     log::set_level(static_cast<log::Level>(level));
 }
 
+// The page tables boot builds (four pages on microvm, seven on pc, with up to
+// 1 GiB of RAM) come from this pool in the image, so building them runs no
+// allocator search; bigger machines and later mappings continue in the page
+// allocator. Only
+// cpu_init() and the paging calls, which hold the paging lock, get here.
+constexpr size_t boot_table_pool_pages = 8;
+[[gnu::section(".noinit")]] alignas(PageAllocator::page_size) uint8_t
+    g_boot_table_pool[boot_table_pool_pages][PageAllocator::page_size];
+size_t g_boot_table_pool_used = 0;
+
 Result<uint64_t> allocate_table_page()
 {
-    uint64_t address = TRY(memory::pages().allocate());
+    uint64_t address;
+    if (g_boot_table_pool_used < boot_table_pool_pages)
+        address = reinterpret_cast<uint64_t>(g_boot_table_pool[g_boot_table_pool_used++]);
+    else
+        address = TRY(memory::pages().allocate());
     std::memset(reinterpret_cast<void*>(address), 0, PageAllocator::page_size);
     return address;
 }

@@ -95,6 +95,15 @@ def low_memory():
         print(f"low_memory: -m {mib}M refused with 'not enough memory', exit status {run.status}")
 
 
+def large_memory():
+    # 6 GiB on pc: RAM above 4 GiB, and more page tables than the image's
+    # boot pool holds, so the rest come from the page allocator.
+    run = harness.skiff_run(harness.image("hello"), "--machine", "pc", "--mem", "6G", timeout=120)
+    expect_hello(run, "pvh")
+    m = run.expect_line(r"^hello: memory: ([0-9]+) MiB usable$")
+    check(int(m.group(1)) > 6000, f"only {m.group(1)} MiB usable of 6 GiB", run)
+
+
 def timeout():
     run = harness.skiff_run(harness.image("hello"), "--timeout", "2", app_args=["--hang"])
     run.expect_status(harness.EXIT_TIMEOUT)
@@ -159,7 +168,7 @@ def bench_script():
 
 
 CASES = {f.__name__: f for f in (pvh_pc, pvh_microvm, grub_pc, fc_entry, exit_status, args, fault,
-                                 low_memory, timeout, boottime, grub_refuses_apostrophe, no_marker,
+                                 low_memory, large_memory, timeout, boottime, grub_refuses_apostrophe, no_marker,
                                  dry_run_fc_entry, bench_script)}
 
 if __name__ == "__main__":
