@@ -4,6 +4,10 @@
 #include "lib/format.h"
 #include "lib/log.h"
 
+#include <bit>
+#include <new>
+#include <type_traits>
+
 namespace skiff::acpi {
 
 using firmware::printable;
@@ -56,32 +60,31 @@ RsdpOrigin origin_at(uint64_t address)
     return origin;
 }
 
-Result<Rsdp> validate_rsdp(std::span<const uint8_t> bytes, uint64_t address)
+// `bytes` holds `available` bytes of a candidate RSDP followed by zeroes up to
+// max_rsdp_length, so every field can be read whatever the claimed length.
+Result<Rsdp> validate_rsdp(const uint8_t (&bytes)[max_rsdp_length], size_t available, uint64_t address)
 {
     // Formatted only for a warning: the valid case is on the boot path.
     auto where = [address] { return origin_at(address); };
-    if (bytes.size() < rsdp_v1_length) {
-        log::warn("acpi: RSDP {}: {} bytes, shorter than the 20-byte ACPI 1.0 structure", where().view(), bytes.size());
+    if (available < rsdp_v1_length) {
+        log::warn("acpi: RSDP {}: {} bytes, shorter than the 20-byte ACPI 1.0 structure", where().view(), available);
         return Error::Corrupt;
     }
-    RsdpLayout raw {};
-    auto* raw_bytes = reinterpret_cast<uint8_t*>(&raw);
-    for (size_t i = 0; i < bytes.size() && i < sizeof(raw); ++i)
-        raw_bytes[i] = bytes[i];
+    RsdpLayout raw;
+    __builtin_memcpy(&raw, bytes, sizeof(raw));
 
     if (!signature_is(raw.signature, rsdp_signature)) {
         log::warn("acpi: RSDP {}: signature is not \"RSD PTR \"", where().view());
         return Error::Corrupt;
     }
-    if (uint8_t sum = firmware::sum_bytes(bytes.data(), rsdp_v1_length); sum != 0) {
+    if (uint8_t sum = firmware::sum_bytes(bytes, rsdp_v1_length); sum != 0) {
         log::warn("acpi: RSDP {}: checksum mismatch (sum {:#x})", where().view(), sum);
         return Error::Corrupt;
     }
     Rsdp rsdp {};
     rsdp.revision = raw.revision;
     rsdp.rsdt_address = raw.rsdt_address;
-    for (size_t i = 0; i < rsdp.oem_id.size(); ++i)
-        rsdp.oem_id[i] = raw.oem_id[i];
+    __builtin_memcpy(rsdp.oem_id.data(), raw.oem_id, sizeof(raw.oem_id));
 
     // Revision 0 is ACPI 1.0; 2 and later carry the length and the XSDT.
     if (raw.revision >= 2) {
@@ -90,11 +93,11 @@ Result<Rsdp> validate_rsdp(std::span<const uint8_t> bytes, uint64_t address)
             log::warn("acpi: RSDP {}: revision {} with implausible length {}", where().view(), raw.revision, length);
             return Error::Corrupt;
         }
-        if (length > bytes.size()) {
-            log::warn("acpi: RSDP {}: length {} but only {} bytes available", where().view(), length, bytes.size());
+        if (length > available) {
+            log::warn("acpi: RSDP {}: length {} but only {} bytes available", where().view(), length, available);
             return Error::Corrupt;
         }
-        if (uint8_t sum = firmware::sum_bytes(bytes.data(), length); sum != 0) {
+        if (uint8_t sum = firmware::sum_bytes(bytes, length); sum != 0) {
             log::warn("acpi: RSDP {}: extended checksum mismatch (sum {:#x})", where().view(), sum);
             return Error::Corrupt;
         }
@@ -356,21 +359,120 @@ bool is_supported_space(uint8_t space_id)
         || space_id == GenericAddress::pci_config;
 }
 
+// Reads a table header and checks its signature (if not empty) and length;
+// the checksum is the caller's, over memory or over a copy.
+Result<SdtHeader> read_checked_header(const PhysicalMemory& memory, uint64_t address, std::string_view signature)
+{
+    // Names are made printable only for a warning: tables are read on the boot path.
+    auto expected = [signature] { return printable(signature.data(), signature.size()); };
+    SdtHeader header;
+    if (address == 0 || !read_object(memory, address, header)) {
+        log::warn("acpi: {} at {:#x} is not readable", expected().view(), address);
+        return Error::OutOfRange;
+    }
+    auto name = [&header] { return printable(header.signature, sizeof(header.signature)); };
+    if (!signature.empty() && (signature.size() != 4 || !signature_is(header.signature, signature))) {
+        log::warn("acpi: table at {:#x} has signature \"{}\", expected \"{}\"", address, name().view(), expected().view());
+        return Error::Corrupt;
+    }
+    uint32_t length = header.length;
+    if (length < sizeof(SdtHeader)) {
+        log::warn("acpi: {} at {:#x}: length {} is shorter than the 36-byte header", name().view(), address, length);
+        return Error::Corrupt;
+    }
+    if (length > max_table_length) {
+        log::warn("acpi: {} at {:#x}: length {} exceeds the {} byte limit", name().view(), address, length,
+            max_table_length);
+        return Error::Corrupt;
+    }
+    return header;
+}
+
+void warn_checksum(const SdtHeader& header, uint64_t address, uint8_t sum)
+{
+    log::warn("acpi: {} at {:#x}: checksum mismatch (sum {:#x})", printable(header.signature, 4).view(), address, sum);
+}
+
+void warn_unreadable(const SdtHeader& header, uint64_t address)
+{
+    uint32_t length = header.length;
+    log::warn("acpi: {} at {:#x}: length {} runs into unreadable memory", printable(header.signature, 4).view(), address,
+        length);
+}
+
+// A whole table copied out once, after its header was checked, and
+// checksummed in the copy: parsers then read entries from the copy rather
+// than going back to physical memory for each. Tables up to inline_capacity
+// bytes (root tables, the MADT of a few hundred CPUs) stay on the stack;
+// longer ones, up to max_table_length, are copied to the heap.
+class TableCopy {
+public:
+    TableCopy() = default;
+    TableCopy(const TableCopy&) = delete;
+    TableCopy& operator=(const TableCopy&) = delete;
+    ~TableCopy() { delete[] m_heap; }
+
+    Result<void> load(const PhysicalMemory& memory, uint64_t address, std::string_view signature)
+    {
+        SdtHeader header = TRY(read_checked_header(memory, address, signature));
+        uint32_t length = header.length;
+        uint8_t* storage = m_inline;
+        if (length > inline_capacity) {
+            m_heap = new (std::nothrow) uint8_t[length];
+            if (!m_heap) {
+                log::warn("acpi: no memory to copy the {}-byte {} at {:#x}", length, printable(header.signature, 4).view(),
+                    address);
+                return Error::OutOfMemory;
+            }
+            storage = m_heap;
+        }
+        if (!memory.read(address, storage, length)) {
+            warn_unreadable(header, address);
+            return Error::OutOfRange;
+        }
+        if (uint8_t sum = firmware::sum_bytes(storage, length); sum != 0) {
+            warn_checksum(header, address, sum);
+            return Error::Corrupt;
+        }
+        m_bytes = storage;
+        m_length = length;
+        return ok();
+    }
+
+    // The table's length as checked; the copy's own header is not re-read.
+    uint32_t length() const { return m_length; }
+
+    // The object at `offset`; the caller has checked that it lies within length().
+    template<typename T>
+    T object_at(uint32_t offset) const
+    {
+        static_assert(std::is_trivially_copyable_v<T>);
+        T out;
+        __builtin_memcpy(&out, m_bytes + offset, sizeof(T));
+        return out;
+    }
+
+private:
+    static constexpr uint32_t inline_capacity = 4096;
+    uint8_t m_inline[inline_capacity];
+    uint8_t* m_heap = nullptr;
+    const uint8_t* m_bytes = nullptr;
+    uint32_t m_length = 0;
+};
+
 Result<void> parse_madt_entries(const PhysicalMemory& memory, uint64_t address, PlatformInfo& info)
 {
-    SdtHeader header = TRY(read_table_header(memory, address, "APIC"));
-    // Packed fields are copied into locals before use: log arguments bind by reference.
-    uint32_t length = header.length;
+    TableCopy table;
+    TRY(table.load(memory, address, "APIC"));
+    uint32_t length = table.length();
     if (length < sizeof(MadtHeader)) {
         log::warn("acpi: MADT at {:#x}: length {} is shorter than its 44-byte header", address, length);
         return Error::Corrupt;
     }
-    MadtHeader madt_header;
-    if (!read_object(memory, address, madt_header))
-        return Error::OutOfRange;
+    auto madt_header = table.object_at<MadtHeader>(0);
     info.local_apic_address = madt_header.local_apic_address;
     info.legacy_pic_present = (madt_header.flags & madt::flag_pcat_compat) != 0;
-    bool online_capable_defined = header.revision >= madt::online_capable_revision;
+    bool online_capable_defined = madt_header.header.revision >= madt::online_capable_revision;
     bool bsp_seen = false;
 
     auto add_processor = [&](uint32_t apic_id, uint32_t uid, uint32_t flags) {
@@ -387,13 +489,11 @@ Result<void> parse_madt_entries(const PhysicalMemory& memory, uint64_t address, 
 
     uint32_t offset = sizeof(MadtHeader);
     while (offset < length) {
-        madt::EntryHeader entry;
-        if (length - offset < sizeof(entry)) {
+        if (length - offset < sizeof(madt::EntryHeader)) {
             log::warn("acpi: MADT: {} stray byte(s) at offset {} are too short for an entry", length - offset, offset);
             return Error::Corrupt;
         }
-        if (!read_object(memory, address + offset, entry))
-            return Error::OutOfRange;
+        auto entry = table.object_at<madt::EntryHeader>(offset);
         if (entry.length < sizeof(entry)) {
             log::warn("acpi: MADT: entry type {} at offset {} has length {}; table is corrupt", entry.type, offset,
                 entry.length);
@@ -410,7 +510,8 @@ Result<void> parse_madt_entries(const PhysicalMemory& memory, uint64_t address, 
                     entry.length, sizeof(out));
                 return false;
             }
-            return read_object(memory, address + offset, out);
+            out = table.object_at<std::remove_reference_t<decltype(out)>>(offset);
+            return true;
         };
 
         switch (entry.type) {
@@ -504,29 +605,38 @@ Result<void> parse_madt_entries(const PhysicalMemory& memory, uint64_t address, 
 
 } // namespace
 
-Result<Rsdp> parse_rsdp(std::span<const uint8_t> bytes) { return validate_rsdp(bytes, 0); }
+Result<Rsdp> parse_rsdp(std::span<const uint8_t> bytes)
+{
+    uint8_t buffer[max_rsdp_length] = {};
+    size_t available = bytes.size() < sizeof(buffer) ? bytes.size() : sizeof(buffer);
+    for (size_t i = 0; i < available; ++i)
+        buffer[i] = bytes[i];
+    // Bytes past the buffer are beyond any valid RSDP: only the claimed length counts.
+    return validate_rsdp(buffer, available, 0);
+}
 
 Result<Rsdp> read_rsdp(const PhysicalMemory& memory, uint64_t address)
 {
-    uint8_t buffer[max_rsdp_length];
-    size_t available = rsdp_v1_length;
-    if (!range_fits(address, rsdp_v1_length) || !memory.read(address, buffer, rsdp_v1_length)) {
-        log::warn("acpi: RSDP at {:#x} is not readable", address);
-        return Error::OutOfRange;
-    }
-    if (buffer[offsetof(RsdpLayout, revision)] >= 2) {
-        // Offer the bytes the RSDP claims; validate_rsdp judges the claim.
-        if (range_fits(address, sizeof(RsdpLayout)) && memory.read(address, buffer, sizeof(RsdpLayout))) {
-            available = sizeof(RsdpLayout);
-            uint32_t length = 0;
-            for (size_t i = 0; i < 4; ++i)
-                length |= uint32_t(buffer[offsetof(RsdpLayout, length) + i]) << (8 * i);
-            if (length > available && length <= sizeof(buffer) && range_fits(address, length)
-                && memory.read(address, buffer, length))
-                available = length;
+    // Read as a revision 2 structure in one go; only an RSDP at the very end
+    // of readable memory needs the second, ACPI 1.0-sized, attempt.
+    uint8_t buffer[max_rsdp_length] = {};
+    size_t available = sizeof(RsdpLayout);
+    // The range check covers the longest claim read below.
+    if (!range_fits(address, sizeof(buffer)) || !memory.read(address, buffer, available)) {
+        available = rsdp_v1_length;
+        if (!range_fits(address, available) || !memory.read(address, buffer, available)) {
+            log::warn("acpi: RSDP at {:#x} is not readable", address);
+            return Error::OutOfRange;
         }
+        __builtin_memset(buffer + rsdp_v1_length, 0, sizeof(RsdpLayout) - rsdp_v1_length);
+    } else if (buffer[offsetof(RsdpLayout, revision)] >= 2) {
+        // Offer the bytes a longer RSDP claims; validate_rsdp judges the claim.
+        uint32_t length;
+        __builtin_memcpy(&length, buffer + offsetof(RsdpLayout, length), sizeof(length));
+        if (length > available && length <= sizeof(buffer) && memory.read(address, buffer, length))
+            available = length;
     }
-    return validate_rsdp({ buffer, available }, address);
+    return validate_rsdp(buffer, available, address);
 }
 
 Result<FoundRsdp> find_rsdp(const PhysicalMemory& memory, uint64_t hint, std::span<const uint8_t> copy)
@@ -537,7 +647,7 @@ Result<FoundRsdp> find_rsdp(const PhysicalMemory& memory, uint64_t hint, std::sp
         log::warn("acpi: the boot loader's RSDP address {:#x} is unusable; looking elsewhere", hint);
     }
     if (!copy.empty()) {
-        if (auto rsdp = validate_rsdp(copy, 0))
+        if (auto rsdp = parse_rsdp(copy))
             return FoundRsdp { 0, *rsdp };
         log::warn("acpi: the boot loader's RSDP copy is unusable; scanning for one");
     }
@@ -563,35 +673,14 @@ Result<FoundRsdp> find_rsdp(const PhysicalMemory& memory, uint64_t hint, std::sp
 
 Result<SdtHeader> read_table_header(const PhysicalMemory& memory, uint64_t address, std::string_view signature)
 {
-    // Names are made printable only for a warning: tables are read on the boot path.
-    auto expected = [signature] { return printable(signature.data(), signature.size()); };
-    SdtHeader header;
-    if (address == 0 || !read_object(memory, address, header)) {
-        log::warn("acpi: {} at {:#x} is not readable", expected().view(), address);
-        return Error::OutOfRange;
-    }
-    auto name = [&header] { return printable(header.signature, sizeof(header.signature)); };
-    if (!signature.empty() && (signature.size() != 4 || !signature_is(header.signature, signature))) {
-        log::warn("acpi: table at {:#x} has signature \"{}\", expected \"{}\"", address, name().view(), expected().view());
-        return Error::Corrupt;
-    }
-    uint32_t length = header.length;
-    if (length < sizeof(SdtHeader)) {
-        log::warn("acpi: {} at {:#x}: length {} is shorter than the 36-byte header", name().view(), address, length);
-        return Error::Corrupt;
-    }
-    if (length > max_table_length) {
-        log::warn("acpi: {} at {:#x}: length {} exceeds the {} byte limit", name().view(), address, length,
-            max_table_length);
-        return Error::Corrupt;
-    }
-    auto sum = firmware::sum_bytes(memory, address, length);
+    SdtHeader header = TRY(read_checked_header(memory, address, signature));
+    auto sum = firmware::sum_bytes(memory, address, header.length);
     if (!sum) {
-        log::warn("acpi: {} at {:#x}: length {} runs into unreadable memory", name().view(), address, length);
+        warn_unreadable(header, address);
         return Error::OutOfRange;
     }
     if (*sum != 0) {
-        log::warn("acpi: {} at {:#x}: checksum mismatch (sum {:#x})", name().view(), address, *sum);
+        warn_checksum(header, address, *sum);
         return Error::Corrupt;
     }
     return header;
@@ -623,20 +712,20 @@ Result<RootTable> open_root_table(const PhysicalMemory& memory, const Rsdp& rsdp
 
 Result<uint64_t> find_table(const PhysicalMemory& memory, const RootTable& root, std::string_view signature)
 {
+    static_assert(std::endian::native == std::endian::little, "table entries are read in place as little-endian");
+    if (signature.size() != 4)
+        return Error::InvalidArgument;
+    uint32_t wanted;
+    __builtin_memcpy(&wanted, signature.data(), sizeof(wanted));
     uint64_t entry_size = root.extended ? 8 : 4;
     for (uint64_t i = 0; i < root.entry_count; ++i) {
-        uint8_t raw[8] = {};
-        if (!memory.read(root.address + sizeof(SdtHeader) + i * entry_size, raw, entry_size)) {
+        uint64_t target = 0;
+        if (!memory.read(root.address + sizeof(SdtHeader) + i * entry_size, &target, entry_size)) {
             log::warn("acpi: {} entry {} became unreadable", std::string_view(root.extended ? "XSDT" : "RSDT"), i);
             return Error::Io;
         }
-        uint64_t target = 0;
-        for (uint64_t b = 0; b < entry_size; ++b)
-            target |= uint64_t(raw[b]) << (8 * b);
-        char name[4];
-        if (target == 0 || !range_fits(target, sizeof(name)) || !memory.read(target, name, sizeof(name)))
-            continue;
-        if (signature.size() != 4 || !signature_is(name, signature))
+        uint32_t name = 0;
+        if (target == 0 || !range_fits(target, sizeof(name)) || !memory.read(target, &name, sizeof(name)) || name != wanted)
             continue;
         // A bad copy may be followed by a good one; read_table_header logged why.
         if (read_table_header(memory, target, signature))

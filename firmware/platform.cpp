@@ -17,13 +17,10 @@ const InterruptOverride* PlatformInfo::find_override(uint8_t isa_irq) const
 
 void PlatformInfo::clear_interrupt_topology()
 {
-    cpus = {};
     cpu_count = 0;
     cpus_truncated = false;
     local_apic_address = 0;
-    ioapics = {};
     ioapic_count = 0;
-    overrides = {};
     override_count = 0;
     legacy_pic_present = false;
     imcr_present = false;
@@ -48,13 +45,12 @@ void add_cpu(PlatformInfo& info, const CpuDescriptor& cpu)
     info.cpus[info.cpu_count++] = cpu;
 }
 
-Result<PlatformInfo> discover_platform(const PhysicalMemory& memory, uint64_t rsdp_hint, uint64_t mp_hint,
-    std::span<const uint8_t> rsdp_copy)
+Result<void> discover_platform(const PhysicalMemory& memory, uint64_t rsdp_hint, uint64_t mp_hint,
+    std::span<const uint8_t> rsdp_copy, PlatformInfo& info)
 {
-    PlatformInfo info;
     auto acpi = acpi::discover_acpi(memory, rsdp_hint, rsdp_copy, info);
     if (info.source == PlatformSource::Acpi)
-        return info;
+        return ok();
     if (acpi)
         log::warn("platform: ACPI has no usable MADT; trying the MP table");
 
@@ -62,7 +58,7 @@ Result<PlatformInfo> discover_platform(const PhysicalMemory& memory, uint64_t rs
     if (auto pointer = mp::find_floating_pointer(memory, mp_hint)) {
         if (mp::parse_mp_table(memory, *pointer, info)) {
             info.source = PlatformSource::MpTable;
-            return info;
+            return ok();
         }
     }
     log::error("platform: neither a usable MADT nor an MP table; CPUs and interrupt routing unknown");

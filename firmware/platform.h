@@ -129,7 +129,8 @@ struct PlatformInfo {
 
     // Empties what a MADT or an MP table describes (CPUs, IOAPICs, overrides,
     // local APIC, PIC flags) and keeps the rest, so a source that fails halfway
-    // leaves nothing of itself behind.
+    // leaves nothing of itself behind. Entries past the counts are never read,
+    // so only the counts are reset.
     void clear_interrupt_topology();
 };
 
@@ -137,9 +138,21 @@ struct PlatformInfo {
 // multiboot2 hands over - else a scan of the EBDA's first KiB and
 // 0xE0000-0xFFFFF); if ACPI is absent or its MADT is unusable, falls back to
 // the MP table (mp_hint, else the EBDA's first KiB, the last KiB of base
-// memory and 0xF0000-0xFFFFF). Returns NotFound if neither describes the CPUs.
-Result<PlatformInfo> discover_platform(const PhysicalMemory& memory, uint64_t rsdp_hint, uint64_t mp_hint,
-    std::span<const uint8_t> rsdp_copy = {});
+// memory and 0xF0000-0xFFFFF). NotFound if neither describes the CPUs.
+// `info` must be default-constructed; it is filled in place (it is a few
+// KiB, and the boot path should not copy it around).
+Result<void> discover_platform(const PhysicalMemory& memory, uint64_t rsdp_hint, uint64_t mp_hint,
+    std::span<const uint8_t> rsdp_copy, PlatformInfo& info);
+
+// The same, returning the result by value (tests, tools).
+inline Result<PlatformInfo> discover_platform(const PhysicalMemory& memory, uint64_t rsdp_hint, uint64_t mp_hint,
+    std::span<const uint8_t> rsdp_copy = {})
+{
+    PlatformInfo info;
+    if (auto result = discover_platform(memory, rsdp_hint, mp_hint, rsdp_copy, info); result.is_error())
+        return result.error();
+    return info;
+}
 
 // One info line per finding, for the boot log.
 void log_platform(const PlatformInfo& info);

@@ -24,6 +24,14 @@ void init()
     log::set_backend(log_backend);
 }
 
+void print_arguments(std::string_view fmt, const format_detail::Argument* args, size_t count)
+{
+    char storage[512];
+    FormatBuffer buffer(storage, sizeof(storage));
+    format_detail::format_arguments(buffer, fmt, args, count);
+    write_line(buffer.view());
+}
+
 void write_line(std::string_view line)
 {
     LockGuard guard(g_lock);

@@ -12,13 +12,13 @@ void init();
 // Writes text followed by a newline, atomically with respect to other lines.
 void write_line(std::string_view line);
 
+// Formats one line (at most 512 bytes) and writes it.
+void print_arguments(std::string_view fmt, const format_detail::Argument* args, size_t count);
+
 template<typename... Args>
 void print(std::string_view fmt, const Args&... args)
 {
-    char storage[512];
-    FormatBuffer buffer(storage, sizeof(storage));
-    format_to(buffer, fmt, args...);
-    write_line(buffer.view());
+    with_arguments(print_arguments, fmt, args...);
 }
 
 } // namespace skiff::console

@@ -90,12 +90,13 @@ bool ensure_fadt_read()
 void discover_platform(const BootInfo& boot_info)
 {
     std::span<const uint8_t> rsdp_copy { boot_info.acpi_rsdp_copy.data(), boot_info.acpi_rsdp_copy_length };
-    auto platform = skiff::discover_platform(memory::firmware_memory(), boot_info.acpi_rsdp, boot_info.mp_floating_pointer, rsdp_copy);
-    if (platform.is_error()) {
+    auto found = skiff::discover_platform(memory::firmware_memory(), boot_info.acpi_rsdp,
+        boot_info.mp_floating_pointer, rsdp_copy, g_platform);
+    if (found.is_error()) {
         log::warn("platform: neither ACPI nor an MP table describes this machine; running on the boot CPU only");
+        g_platform = {};
         return;
     }
-    g_platform = *platform;
     g_platform_known = true;
     if (log::enabled(log::Level::Info)) {
         ensure_fadt_read(); // for its power registers in the log

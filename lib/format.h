@@ -113,15 +113,25 @@ void format_arguments(FormatBuffer& out, std::string_view fmt, const Argument* a
 
 } // namespace format_detail
 
+// Calls sink(fmt, arguments, count) with the arguments type-erased: what
+// formats them is then written once, not once per combination of types.
+template<typename Sink, typename... Args>
+void with_arguments(Sink&& sink, std::string_view fmt, const Args&... args)
+{
+    if constexpr (sizeof...(Args) == 0) {
+        sink(fmt, static_cast<const format_detail::Argument*>(nullptr), size_t(0));
+    } else {
+        const format_detail::Argument list[] = { format_detail::make_argument(args)... };
+        sink(fmt, static_cast<const format_detail::Argument*>(list), sizeof...(Args));
+    }
+}
+
 template<typename... Args>
 void format_to(FormatBuffer& out, std::string_view fmt, const Args&... args)
 {
-    if constexpr (sizeof...(Args) == 0) {
-        format_detail::format_arguments(out, fmt, nullptr, 0);
-    } else {
-        const format_detail::Argument list[] = { format_detail::make_argument(args)... };
-        format_detail::format_arguments(out, fmt, list, sizeof...(Args));
-    }
+    with_arguments([&out](std::string_view f, const format_detail::Argument* list, size_t count) {
+        format_detail::format_arguments(out, f, list, count);
+    }, fmt, args...);
 }
 
 // Formats into a fixed array; returns the text written (truncated if needed).

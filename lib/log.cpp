@@ -14,6 +14,14 @@ void set_level(Level max_level) { g_level.store(static_cast<uint8_t>(max_level),
 Level level() { return static_cast<Level>(g_level.load(std::memory_order_relaxed)); }
 bool enabled(Level lvl) { return static_cast<uint8_t>(lvl) <= g_level.load(std::memory_order_relaxed); }
 
+void write_arguments(Level lvl, std::string_view fmt, const format_detail::Argument* args, size_t count)
+{
+    char storage[max_line];
+    FormatBuffer buffer(storage, sizeof(storage));
+    format_detail::format_arguments(buffer, fmt, args, count);
+    emit(lvl, buffer.view());
+}
+
 void emit(Level lvl, std::string_view line)
 {
     Backend backend = g_backend.load(std::memory_order_acquire);

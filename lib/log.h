@@ -36,15 +36,17 @@ void emit(Level level, std::string_view line);
 
 constexpr size_t max_line = 256;
 
+// Formats one line (at most max_line bytes) and emits it.
+void write_arguments(Level lvl, std::string_view fmt, const format_detail::Argument* args, size_t count);
+
 template<typename... Args>
 void write(Level lvl, std::string_view fmt, const Args&... args)
 {
     if (!enabled(lvl))
         return;
-    char storage[max_line];
-    FormatBuffer buffer(storage, sizeof(storage));
-    format_to(buffer, fmt, args...);
-    emit(lvl, buffer.view());
+    with_arguments([lvl](std::string_view f, const format_detail::Argument* list, size_t count) {
+        write_arguments(lvl, f, list, count);
+    }, fmt, args...);
 }
 
 template<typename... Args>
