@@ -3,6 +3,9 @@
 #include "kernel/mm/memory_map.h"
 #include "kernel/panic.h"
 #include "lib/log.h"
+#include "lib/spinlock.h"
+
+#include <atomic>
 
 #include <cstring>
 
@@ -22,18 +25,40 @@ size_t g_normalized_count = 0;
 size_t g_boot_mapped_count = 0;
 PageAllocator g_pages;
 uint64_t g_usable_bytes = 0;
+
+// What the page allocator is built from, on first use (pages()): memory::init
+// only places the bitmap and counts the pages that will be free, so a boot
+// that never allocates a page never pays for the bitmap. Sorted by base.
+MemoryRange g_excluded[4 + BootInfo::max_modules];
+size_t g_excluded_count = 0;
+uint64_t g_pages_limit = 0; // 0 until memory::init succeeded
+uint64_t* g_bitmap = nullptr;
+size_t g_bitmap_words = 0;
+std::atomic<bool> g_pages_built { false };
+IrqSpinLock g_pages_build_lock;
+
+void build_page_allocator()
+{
+    std::span<const MemoryRange> map { g_normalized, g_normalized_count };
+    if (g_pages.init(0, g_pages_limit, { g_bitmap, g_bitmap_words }).is_error())
+        panic("memory: the page bitmap placed at boot is unusable");
+    free_usable_memory(g_pages, map, { g_excluded, g_excluded_count });
+    uint64_t built = g_pages.free_pages() * page;
+    if (built != g_usable_bytes)
+        log::error("memory: page allocator has {} KiB free, boot counted {} KiB", built >> 10, g_usable_bytes >> 10);
+}
 uint64_t g_ram_bytes = 0;
 
 class KernelPageSource final : public PageSource {
 public:
     Result<void*> allocate_pages(size_t count) override
     {
-        uint64_t address = TRY(g_pages.allocate(count));
+        uint64_t address = TRY(pages().allocate(count));
         return reinterpret_cast<void*>(address);
     }
     void free_pages(void* address, size_t count) override
     {
-        if (g_pages.free(reinterpret_cast<uint64_t>(address), count).is_error())
+        if (pages().free(reinterpret_cast<uint64_t>(address), count).is_error())
             log::error("memory: heap returned pages {} it does not own", address);
     }
 };
@@ -112,7 +137,7 @@ Result<void> init(const BootInfo& boot_info, bool heap_debug_checks)
     }
 
     // Never handed out: the null page, the image and the boot modules.
-    MemoryRange excluded[3 + BootInfo::max_modules];
+    MemoryRange* excluded = g_excluded;
     size_t excluded_count = 0;
     excluded[excluded_count++] = { 0, page, MemoryType::Reserved };
     auto image_start = reinterpret_cast<uint64_t>(__image_start);
@@ -141,10 +166,11 @@ Result<void> init(const BootInfo& boot_info, bool heap_debug_checks)
     }
     excluded[excluded_count++] = { *bitmap_address, bitmap_bytes, MemoryType::Reserved };
 
-    std::span<uint64_t> bitmap { reinterpret_cast<uint64_t*>(*bitmap_address), words };
-    TRY(g_pages.init(0, limit, bitmap));
-    free_usable_memory(g_pages, map, { excluded, excluded_count });
-    g_usable_bytes = g_pages.free_pages() * page;
+    sort_by_base({ excluded, excluded_count });
+    g_excluded_count = excluded_count;
+    g_bitmap = reinterpret_cast<uint64_t*>(*bitmap_address);
+    g_bitmap_words = words;
+    g_usable_bytes = count_free_pages(map, { excluded, excluded_count }, limit) * page;
     if (g_usable_bytes < minimum_usable_bytes) {
         log::error("memory: not enough memory: {} KiB usable, Skiff needs at least {} KiB", g_usable_bytes >> 10,
             minimum_usable_bytes >> 10);
@@ -154,6 +180,7 @@ Result<void> init(const BootInfo& boot_info, bool heap_debug_checks)
     if (heap_debug_checks && g_heap.set_debug_checks(true).is_error())
         log::warn("memory: heap debug checks requested after the first allocation; left off");
     g_heap.set_corruption_handler(heap_corruption);
+    g_pages_limit = limit;
     log::debug("memory: {} KiB RAM, {} KiB usable, bitmap at {:#x}", g_ram_bytes >> 10, g_usable_bytes >> 10, *bitmap_address);
     return ok();
 }
@@ -175,7 +202,20 @@ bool mapped_at_boot(const MemoryRange& range)
 
 std::span<const MemoryRange> boot_mapped_ranges() { return { g_boot_mapped, g_boot_mapped_count }; }
 
-PageAllocator& pages() { return g_pages; }
+PageAllocator& pages()
+{
+    // Built by whoever asks first: before memory::init() an empty allocator
+    // answers (every allocation fails cleanly). Interrupts are off while it
+    // is built, as any allocator user may hold a spinlock.
+    if (!g_pages_built.load(std::memory_order_acquire) && g_pages_limit != 0) {
+        LockGuard guard(g_pages_build_lock);
+        if (!g_pages_built.load(std::memory_order_relaxed)) {
+            build_page_allocator();
+            g_pages_built.store(true, std::memory_order_release);
+        }
+    }
+    return g_pages;
+}
 Heap& heap() { return g_heap; }
 std::span<const MemoryRange> normalized_map() { return { g_normalized, g_normalized_count }; }
 uint64_t usable_bytes() { return g_usable_bytes; }

@@ -324,4 +324,54 @@ void free_usable_memory(PageAllocator& pages, std::span<const MemoryRange> norma
         pages.reserve_range(range.base, range.length);
 }
 
+uint64_t count_free_pages(std::span<const MemoryRange> normalized, std::span<const MemoryRange> excluded,
+                          uint64_t limit)
+{
+    uint64_t free = 0;
+    uint64_t top = limit & ~(PageAllocator::page_size - 1);
+    for (const MemoryRange& range : normalized) {
+        if (range.type != MemoryType::Usable || range.length == 0 || range.base > all_ones - (PageAllocator::page_size - 1))
+            continue;
+        // Rounded as add_free_range rounds (inward), clipped as change_range clips.
+        uint64_t first = (range.base + PageAllocator::page_size - 1) & ~(PageAllocator::page_size - 1);
+        uint64_t last = saturating_end(range.base, range.length) & ~(PageAllocator::page_size - 1);
+        if (last > top)
+            last = top;
+        // Sweep the excluded ranges (rounded outward, as reserve_range does) across [first, last).
+        uint64_t position = first;
+        for (const MemoryRange& taken : excluded) {
+            if (position >= last)
+                break;
+            if (taken.length == 0)
+                continue;
+            uint64_t end = saturating_end(taken.base, taken.length);
+            uint64_t taken_first = taken.base & ~(PageAllocator::page_size - 1);
+            uint64_t taken_last = end > all_ones - (PageAllocator::page_size - 1)
+                ? (all_ones & ~(PageAllocator::page_size - 1))
+                : (end + PageAllocator::page_size - 1) & ~(PageAllocator::page_size - 1);
+            if (taken_first >= last)
+                break;
+            if (taken_last <= position)
+                continue;
+            if (taken_first > position)
+                free += (taken_first - position) / PageAllocator::page_size;
+            position = taken_last < last ? taken_last : last;
+        }
+        if (position < last)
+            free += (last - position) / PageAllocator::page_size;
+    }
+    return free;
+}
+
+void sort_by_base(std::span<MemoryRange> ranges)
+{
+    for (size_t i = 1; i < ranges.size(); ++i) {
+        MemoryRange moving = ranges[i];
+        size_t j = i;
+        for (; j > 0 && ranges[j - 1].base > moving.base; --j)
+            ranges[j] = ranges[j - 1];
+        ranges[j] = moving;
+    }
+}
+
 } // namespace skiff

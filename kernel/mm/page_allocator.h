@@ -103,4 +103,14 @@ private:
 void free_usable_memory(PageAllocator& pages, std::span<const MemoryRange> normalized,
                         std::span<const MemoryRange> excluded);
 
+// The pages free_usable_memory() leaves free in an allocator covering
+// [0, limit), counted without building one: whole pages of Usable ranges
+// below `limit`, less every page an excluded range touches. `excluded` must
+// be sorted by base (overlaps are fine); sort_by_base() does that.
+uint64_t count_free_pages(std::span<const MemoryRange> normalized, std::span<const MemoryRange> excluded,
+                          uint64_t limit);
+
+// Orders a handful of ranges by base (insertion sort: the excluded list).
+void sort_by_base(std::span<MemoryRange> ranges);
+
 } // namespace skiff

@@ -459,3 +459,53 @@ TEST(MemoryMap, MatchesPerByteReferenceModel)
         ASSERT_EQ(highest_address(out), uint64_t(last + 1));
     }
 }
+
+// memory::init reports usable memory from count_free_pages() at boot and
+// builds the bitmap only on first use: the two must agree on every map.
+TEST(MemoryMap, CountFreePagesMatchesTheAllocator)
+{
+    std::mt19937_64 random(20261126);
+    auto pick = [&](uint64_t bound) { return bound == 0 ? 0 : random() % bound; };
+    for (int round = 0; round < 3000; ++round) {
+        constexpr uint64_t span = 4ull << 20;
+        Map raw;
+        for (uint64_t i = 0, n = 1 + pick(6); i < n; ++i) {
+            uint64_t base = pick(span);
+            raw.push_back({ base, 1 + pick(span / 2), pick(3) == 0 ? R : U });
+        }
+        Map normalized = normalize(raw);
+        uint64_t limit = 0;
+        for (const MemoryRange& range : normalized) {
+            if (range.type == U)
+                limit = range.end() & ~uint64_t(0xfff);
+        }
+        if (limit == 0)
+            continue;
+        Map excluded;
+        for (uint64_t i = 0, n = pick(5); i < n; ++i)
+            excluded.push_back({ pick(span + span / 4), pick(span / 4), R });
+        if (pick(4) == 0 && !excluded.empty())
+            excluded.push_back(excluded.front()); // a duplicate
+        std::vector<uint64_t> bitmap(PageAllocator::bitmap_words_for(0, limit));
+        PageAllocator pages;
+        ASSERT_TRUE(pages.init(0, limit, bitmap).has_value());
+        free_usable_memory(pages, normalized, excluded);
+
+        Map sorted = excluded;
+        sort_by_base(sorted);
+        ASSERT_TRUE(std::is_sorted(sorted.begin(), sorted.end(),
+            [](const MemoryRange& a, const MemoryRange& b) { return a.base < b.base; }));
+        ASSERT_EQ(count_free_pages(normalized, sorted, limit), pages.free_pages())
+            << "map:\n" << describe(normalized) << "excluded:\n" << describe(excluded);
+    }
+}
+
+TEST(MemoryMap, CountFreePagesRoundsLikeTheAllocator)
+{
+    // Usable ranges lose partial pages; excluded ranges take every page they touch.
+    Map map { r(0, 0x9fc00, U), r(0x100000, 0x800000, U) };
+    Map excluded { { 0, 0x1000, R }, { 0x100800, 0x1000, R }, { 0x7ff000, 0x2000, R } };
+    // 0x9f pages below 1 MiB minus the null page, 0x700 above minus 2 (image) and 1 (top).
+    EXPECT_EQ(count_free_pages(map, excluded, 0x800000), (0x9fu - 1) + (0x700u - 2 - 1));
+    EXPECT_EQ(count_free_pages(map, excluded, 0x400000), (0x9fu - 1) + (0x300u - 2));
+}
