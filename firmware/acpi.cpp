@@ -686,25 +686,31 @@ Result<SdtHeader> read_table_header(const PhysicalMemory& memory, uint64_t addre
     return header;
 }
 
+// Root tables and the tables they list are validated by copying them
+// (TableCopy), as the MADT is parsed: one validation path on the boot path.
 Result<RootTable> open_root_table(const PhysicalMemory& memory, const Rsdp& rsdp)
 {
-    if (rsdp.revision >= 2 && rsdp.xsdt_address != 0) {
-        if (auto header = read_table_header(memory, rsdp.xsdt_address, "XSDT")) {
-            uint32_t payload = header->length - sizeof(SdtHeader);
-            if (payload % 8 != 0)
-                log::warn("acpi: XSDT: {} trailing byte(s) after the last entry ignored", payload % 8);
-            return RootTable { rsdp.xsdt_address, true, payload / 8 };
+    struct Candidate {
+        uint64_t address;
+        std::string_view signature;
+        uint32_t entry_size;
+    };
+    // The XSDT when the RSDP has one (revision 2+), else the RSDT.
+    Candidate candidates[2] = { { rsdp.revision >= 2 ? rsdp.xsdt_address : 0, "XSDT", 8 }, { rsdp.rsdt_address, "RSDT", 4 } };
+    for (const Candidate& candidate : candidates) {
+        if (candidate.address == 0)
+            continue;
+        TableCopy table;
+        if (table.load(memory, candidate.address, candidate.signature).is_error()) {
+            if (candidate.entry_size == 8 && rsdp.rsdt_address != 0)
+                log::warn("acpi: XSDT unusable; falling back to the RSDT");
+            continue;
         }
-        if (rsdp.rsdt_address != 0)
-            log::warn("acpi: XSDT unusable; falling back to the RSDT");
-    }
-    if (rsdp.rsdt_address != 0) {
-        if (auto header = read_table_header(memory, rsdp.rsdt_address, "RSDT")) {
-            uint32_t payload = header->length - sizeof(SdtHeader);
-            if (payload % 4 != 0)
-                log::warn("acpi: RSDT: {} trailing byte(s) after the last entry ignored", payload % 4);
-            return RootTable { rsdp.rsdt_address, false, payload / 4 };
-        }
+        uint32_t payload = table.length() - sizeof(SdtHeader);
+        if (payload % candidate.entry_size != 0)
+            log::warn("acpi: {}: {} trailing byte(s) after the last entry ignored", candidate.signature,
+                payload % candidate.entry_size);
+        return RootTable { candidate.address, candidate.entry_size == 8, payload / candidate.entry_size };
     }
     log::error("acpi: no usable RSDT or XSDT; ignoring ACPI");
     return Error::Corrupt;
@@ -727,8 +733,9 @@ Result<uint64_t> find_table(const PhysicalMemory& memory, const RootTable& root,
         uint32_t name = 0;
         if (target == 0 || !range_fits(target, sizeof(name)) || !memory.read(target, &name, sizeof(name)) || name != wanted)
             continue;
-        // A bad copy may be followed by a good one; read_table_header logged why.
-        if (read_table_header(memory, target, signature))
+        // A bad copy may be followed by a good one; load() logged why.
+        TableCopy candidate;
+        if (candidate.load(memory, target, signature))
             return target;
     }
     return Error::NotFound;
