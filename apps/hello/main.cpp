@@ -2,6 +2,7 @@
 // then exits with the status asked for.
 //   -- --exit N   exit with status N
 //   -- --fault    touch an unmapped address (proves the exception path)
+//   -- --fault-null  read through a null pointer (page 0 is never mapped)
 //   -- --hang     never return (proves the run tool's timeout)
 //   -- --sleep MS sleep on the timer and report how long it took
 #include <skiff/print.h>
@@ -42,6 +43,11 @@ int main(int argc, char** argv)
             // An address the kernel never maps: the top of the low canonical half.
             volatile int* unmapped = reinterpret_cast<volatile int*>(0x00007ffffffff000ull);
             *unmapped = 1;
+        } else if (arg == "--fault-null") {
+            skiff::println("hello: reading through a null pointer on purpose");
+            volatile int* null = nullptr;
+            asm volatile("" : "+r"(null)); // the compiler must not see a null dereference
+            status = *null;
         } else if (arg == "--sleep" && i + 1 < argc) {
             uint64_t ms = uint64_t(parse_status(argv[++i]));
             uint64_t before = skiff::monotonic_ns();

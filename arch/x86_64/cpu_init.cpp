@@ -29,8 +29,9 @@ Result<void> cpu_init(std::span<const MemoryRange> memory_map, Result<uint64_t> 
     x86::AddressSpace& space = x86::kernel_address_space();
     TRY(space.init(allocate_table_page));
     constexpr x86::PageFlags data { true, false, x86::Cache::WriteBack };
+    // Page 0 is never mapped: null-pointer dereferences fault.
     for (const MemoryRange& range : memory_map) {
-        uint64_t start = range.base & ~(page - 1);
+        uint64_t start = range.base < page ? page : range.base & ~(page - 1);
         uint64_t end = (range.end() + page - 1) & ~(page - 1);
         if (end > start)
             TRY(space.identity_map(start, end - start, data));
@@ -41,8 +42,6 @@ Result<void> cpu_init(std::span<const MemoryRange> memory_map, Result<uint64_t> 
     TRY(space.identity_map(address_of(__text_start), address_of(__text_end) - address_of(__text_start), { false, true, x86::Cache::WriteBack }));
     TRY(space.identity_map(address_of(__rodata_start), address_of(__rodata_end) - address_of(__rodata_start), { false, false, x86::Cache::WriteBack }));
     TRY(space.identity_map(address_of(__data_start), address_of(__image_end) - address_of(__data_start), data));
-    // Null-pointer dereferences fault from here on.
-    TRY(space.unmap(0, page));
     space.activate();
     return ok();
 }

@@ -78,6 +78,17 @@ def fault():
     run.expect_no_line(r"^hello: exiting with status")
 
 
+def fault_null():
+    # Page 0 is never mapped: a null read is a page fault at address 0.
+    run = harness.skiff_run(harness.image("hello"), app_args=["--fault-null"])
+    run.expect_status(70)
+    at = run.index(r"^skiff: EXCEPTION")
+    check(at >= 0, "no line starting 'skiff: EXCEPTION'", run)
+    check("vector 14" in run.lines[at], "the EXCEPTION line does not say 'vector 14'", run)
+    check(re.search(r"cr2=0x0+$", run.lines[at]), "the EXCEPTION line does not give cr2 as 0", run)
+    run.expect_no_line(r"^hello: exiting with status")
+
+
 def low_memory():
     # QEMU accepts any -m, but below the image's own end it cannot even load
     # it (the VM then sits in firmware forever), so the smallest meaningful
@@ -167,7 +178,7 @@ def bench_script():
           f"no complete fc-entry row in:\n{proc.stdout}")
 
 
-CASES = {f.__name__: f for f in (pvh_pc, pvh_microvm, grub_pc, fc_entry, exit_status, args, fault,
+CASES = {f.__name__: f for f in (pvh_pc, pvh_microvm, grub_pc, fc_entry, exit_status, args, fault, fault_null,
                                  low_memory, large_memory, timeout, boottime, grub_refuses_apostrophe, no_marker,
                                  dry_run_fc_entry, bench_script)}
 
