@@ -1,3 +1,8 @@
+# Alignment padding is instructions too: each nop before a loop or label on
+# the boot path is translated like any other. Code generation happens at link
+# time under LTO, so the link gets these as well.
+set(SKIFF_IMAGE_ALIGN_FLAGS -falign-functions=1 -falign-jumps=1 -falign-loops=1 -falign-labels=1)
+
 # Freestanding compilation of the image (kernel layers + app).
 set(SKIFF_IMAGE_CXX_FLAGS
   -ffreestanding -fno-exceptions -fno-rtti -fno-asynchronous-unwind-tables
@@ -8,6 +13,7 @@ set(SKIFF_IMAGE_CXX_FLAGS
   # a cost that dwarfs running it; vectorised loops (prologue, SIMD body,
   # scalar tail) triple the code of loops that run a handful of times.
   -fno-tree-vectorize
+  ${SKIFF_IMAGE_ALIGN_FLAGS}
   $<$<COMPILE_LANGUAGE:CXX>:-fno-use-cxa-atexit -Wno-missing-field-initializers>)
 set(SKIFF_IMAGE_LINK_SCRIPT ${SKIFF_ROOT}/arch/x86_64/image.ld)
 
@@ -27,7 +33,7 @@ function(skiff_app_image name)
   target_compile_options(${name}.elf PRIVATE ${SKIFF_IMAGE_CXX_FLAGS})
   target_include_directories(${name}.elf PRIVATE ${SKIFF_ROOT} ${SKIFF_ROOT}/api)
   target_link_options(${name}.elf PRIVATE
-    -nostdlib -static -no-pie -Wl,-T,${SKIFF_IMAGE_LINK_SCRIPT}
+    ${SKIFF_IMAGE_ALIGN_FLAGS} -nostdlib -static -no-pie -Wl,-T,${SKIFF_IMAGE_LINK_SCRIPT}
     -Wl,--build-id=none -Wl,-z,max-page-size=0x1000 -Wl,-z,noexecstack -Wl,--gc-sections)
   # Whole-archive so entry points and hardware tables are never dropped.
   target_link_libraries(${name}.elf PRIVATE -Wl,--whole-archive skiff_kernel -Wl,--no-whole-archive gcc)

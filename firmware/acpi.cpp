@@ -359,13 +359,12 @@ bool is_supported_space(uint8_t space_id)
         || space_id == GenericAddress::pci_config;
 }
 
-// Reads a table header and checks its signature (if not empty) and length;
-// the checksum is the caller's, over memory or over a copy.
-Result<SdtHeader> read_checked_header(const PhysicalMemory& memory, uint64_t address, std::string_view signature)
+// Reads a table header into `header` and checks its signature (if not
+// empty) and length; the checksum is the caller's, over memory or over a copy.
+Result<void> read_checked_header(const PhysicalMemory& memory, uint64_t address, std::string_view signature, SdtHeader& header)
 {
     // Names are made printable only for a warning: tables are read on the boot path.
     auto expected = [signature] { return printable(signature.data(), signature.size()); };
-    SdtHeader header;
     if (address == 0 || !read_object(memory, address, header)) {
         log::warn("acpi: {} at {:#x} is not readable", expected().view(), address);
         return Error::OutOfRange;
@@ -385,7 +384,7 @@ Result<SdtHeader> read_checked_header(const PhysicalMemory& memory, uint64_t add
             max_table_length);
         return Error::Corrupt;
     }
-    return header;
+    return ok();
 }
 
 void warn_checksum(const SdtHeader& header, uint64_t address, uint8_t sum)
@@ -414,7 +413,8 @@ public:
 
     Result<void> load(const PhysicalMemory& memory, uint64_t address, std::string_view signature)
     {
-        SdtHeader header = TRY(read_checked_header(memory, address, signature));
+        SdtHeader header;
+        TRY(read_checked_header(memory, address, signature, header));
         uint32_t length = header.length;
         uint8_t* storage = m_inline;
         if (length > inline_capacity) {
@@ -673,7 +673,8 @@ Result<FoundRsdp> find_rsdp(const PhysicalMemory& memory, uint64_t hint, std::sp
 
 Result<SdtHeader> read_table_header(const PhysicalMemory& memory, uint64_t address, std::string_view signature)
 {
-    SdtHeader header = TRY(read_checked_header(memory, address, signature));
+    SdtHeader header;
+    TRY(read_checked_header(memory, address, signature, header));
     auto sum = firmware::sum_bytes(memory, address, header.length);
     if (!sum) {
         warn_unreadable(header, address);
