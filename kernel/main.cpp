@@ -116,18 +116,12 @@ bool resolve_sleep_type(PowerControl& power)
     return power.s5_available;
 }
 
-// Cycle-counter checkpoints through boot, printed with `boottime`.
-struct Checkpoint {
-    const char* name;
-    uint64_t counter;
-};
-Checkpoint g_checkpoints[12];
-size_t g_checkpoint_count = 0;
-void checkpoint(const char* name)
-{
-    if (g_checkpoint_count < 12)
-        g_checkpoints[g_checkpoint_count++] = { name, arch::read_cycle_counter() };
-}
+// Cycle-counter checkpoints through boot, printed with `boottime`: one fixed
+// slot per phase, so taking one is a single store on the boot path.
+enum Phase : uint8_t { KernelMain, Memory, Paging, Platform, Clock, Cpus, phase_count };
+constexpr const char* phase_names[phase_count] = { "kernel_main", "memory", "paging", "platform", "clock", "cpus" };
+uint64_t g_phase_counter[phase_count];
+inline void checkpoint(Phase phase) { g_phase_counter[phase] = arch::read_cycle_counter(); }
 
 // Buses: virtio-mmio (command line, else ACPI) and PCI. Drivers bind as
 // devices are found; a device that fails is reported and left alone. Runs on
@@ -173,7 +167,7 @@ SystemInfo system_info()
 {
     g_boot = &boot_info;
     cpus::init_boot_cpu(0);
-    checkpoint("kernel_main");
+    checkpoint(KernelMain);
     CommandLine& g_command_line = command_line();
     g_command_line.parse(boot_info.command_line_view());
     apply_log_level(g_command_line);
@@ -187,20 +181,20 @@ SystemInfo system_info()
         console::print("skiff: not enough memory to run (or no usable memory map)");
         arch::power_off(exit_status::out_of_memory);
     }
-    checkpoint("memory");
+    checkpoint(Memory);
     memory::preserve_null_page();
     if (auto result = arch::cpu_init(memory::boot_mapped_ranges(), allocate_table_page); result.is_error()) {
         console::print("skiff: cannot build the kernel page tables: {}", error_name(result.error()));
         arch::power_off(exit_status::out_of_memory);
     }
 
-    checkpoint("paging");
+    checkpoint(Paging);
     discover_platform(boot_info);
-    checkpoint("platform");
+    checkpoint(Platform);
     arch::set_power_control(g_platform_known ? &g_platform : nullptr, resolve_sleep_type);
     arch::set_interrupt_platform(g_platform_known ? &g_platform : nullptr);
     clock::init(g_command_line.get_uint("tsc_khz", 0), boot_info.entry_tsc);
-    checkpoint("clock");
+    checkpoint(Clock);
     sched::init_boot_cpu();
     uint64_t smp_start = arch::read_cycle_counter();
     unsigned online = arch::start_secondary_cpus(g_platform_known ? &g_platform : nullptr, sched::run_secondary_cpu);
@@ -208,7 +202,7 @@ SystemInfo system_info()
         log::warn("smp: {} of {} CPUs online", online, g_platform.cpu_count);
     if (online > 1)
         log::info("smp: {} CPU(s) online in {} us", online, clock::counter_to_ns(arch::read_cycle_counter() - smp_start) / 1000);
-    checkpoint("cpus");
+    checkpoint(Cpus);
     block::set_prober(probe_devices);
     if (g_command_line.has_flag("probe_devices_at_boot"))
         probe_devices();
@@ -218,9 +212,9 @@ SystemInfo system_info()
     if (g_command_line.has_flag("boottime")) {
         uint64_t main_tsc = arch::read_cycle_counter();
         uint64_t previous = boot_info.entry_tsc;
-        for (size_t i = 0; i < g_checkpoint_count; ++i) {
-            console::print("skiff: boottime   {:<12} +{}", g_checkpoints[i].name, g_checkpoints[i].counter - previous);
-            previous = g_checkpoints[i].counter;
+        for (size_t i = 0; i < phase_count; ++i) {
+            console::print("skiff: boottime   {:<12} +{}", phase_names[i], g_phase_counter[i] - previous);
+            previous = g_phase_counter[i];
         }
         console::print("skiff: boottime entry_tsc={} main_tsc={} delta={}", boot_info.entry_tsc, main_tsc, main_tsc - boot_info.entry_tsc);
     }
