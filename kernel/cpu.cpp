@@ -10,6 +10,7 @@ namespace {
 constinit Cpu g_boot_cpu {};
 Cpu* g_cpus[Cpu::max_cpus];
 std::atomic<unsigned> g_configured { 0 };
+std::atomic<unsigned> g_online { 0 };
 } // namespace
 
 void install(Cpu& cpu)
@@ -22,7 +23,7 @@ void init_boot_cpu(uint32_t apic_id)
 {
     g_boot_cpu.index = 0;
     g_boot_cpu.apic_id = apic_id;
-    g_boot_cpu.online.store(true);
+    set_online(g_boot_cpu);
     g_cpus[0] = &g_boot_cpu;
     g_configured.store(1);
     install(g_boot_cpu);
@@ -50,13 +51,13 @@ void publish(Cpu* cpu)
     g_configured.store(index + 1, std::memory_order_release);
 }
 
-unsigned count()
+void set_online(Cpu& cpu)
 {
-    unsigned online = 0;
-    for (unsigned i = 0; i < g_configured.load(); ++i)
-        online += g_cpus[i]->online.load(std::memory_order_acquire) ? 1 : 0;
-    return online;
+    cpu.online.store(true, std::memory_order_release);
+    g_online.fetch_add(1, std::memory_order_release);
 }
+
+unsigned count() { return g_online.load(std::memory_order_acquire); }
 
 unsigned configured() { return g_configured.load(); }
 

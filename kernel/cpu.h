@@ -70,6 +70,8 @@ void publish(Cpu* cpu);
 void install(Cpu& cpu);
 
 unsigned count();          // CPUs that are online
+// Marks `cpu` online (counted by count()); each CPU once, on itself.
+void set_online(Cpu& cpu);
 unsigned configured();     // CPUs known (online or starting)
 Cpu* by_index(unsigned index);
 

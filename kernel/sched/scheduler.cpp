@@ -20,14 +20,24 @@ constexpr uint64_t slice_ns = 10'000'000;
 constexpr uint64_t page = PageAllocator::page_size;
 
 std::atomic<bool> g_running { false };
-std::atomic<uint64_t> g_next_id { 1 };
+std::atomic<uint64_t> g_next_id { 2 }; // 1 is main
 std::atomic<uint64_t> g_created { 0 };
-std::atomic<uint64_t> g_alive { 0 };
+std::atomic<uint64_t> g_alive { 1 }; // main, from the start
 
 // The boot context's thread and the boot CPU's slice timer live in static
-// storage: the boot path does not need the heap.
-constinit Thread g_main_thread {};
+// storage: the boot path does not need the heap. Main is constant-initialised
+// as adopt_running_context() would leave it (less its CPU): the boot path
+// only has to point it at the boot CPU.
 constinit WaitQueue g_main_exit_waiters;
+constinit Thread g_main_thread {
+    .state = ThreadState::Running,
+    .on_cpu = true,
+    .pinned_cpu = -1,
+    .id = 1,
+    .name = "main",
+    .references = 2,
+    .exit_waiters = &g_main_exit_waiters,
+};
 constinit clock::Timer g_boot_slice_timer {};
 
 void set_name(Thread& thread, const char* name)
@@ -403,7 +413,7 @@ void init_boot_cpu()
     Cpu& cpu = this_cpu();
     // The boot context keeps running as "main". Its CPU's idle thread comes
     // later, from ensure_boot_idle_thread().
-    adopt_running_context(g_main_thread, g_main_exit_waiters, "main", false);
+    g_main_thread.cpu = &cpu;
     cpu.current = &g_main_thread;
     prepare_cpu(cpu, g_boot_slice_timer);
     g_running.store(true, std::memory_order_release);
@@ -421,7 +431,7 @@ void init_boot_cpu()
     prepare_cpu(cpu, *slice_timer);
     cpu.idle_thread.store(idle, std::memory_order_release);
     cpu.current = idle;
-    cpu.online.store(true, std::memory_order_release);
+    cpus::set_online(cpu);
     idle_loop();
 }
 
