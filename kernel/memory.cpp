@@ -229,7 +229,11 @@ const PhysicalMemory& firmware_memory() { return g_firmware_memory; }
 
 void preserve_null_page()
 {
-    std::memcpy(g_null_page_copy, reinterpret_cast<const void*>(uintptr_t(0)), page);
+    // Physical page 0 is real memory here (still identity mapped); hide the
+    // address from the compiler, which treats a null source as undefined.
+    uintptr_t page_zero = 0;
+    asm("" : "+r"(page_zero));
+    std::memcpy(g_null_page_copy, reinterpret_cast<const void*>(page_zero), page);
     g_null_page_preserved = true;
 }
 

@@ -48,6 +48,11 @@ void pad(FormatBuffer& out, size_t length, const Spec& spec, char fill)
 void put_aligned(FormatBuffer& out, std::string_view prefix, std::string_view body, const Spec& spec)
 {
     size_t total = prefix.size() + body.size();
+    if (total >= spec.width) { // no padding: most placeholders are a plain {}
+        out.put(prefix);
+        out.put(body);
+        return;
+    }
     if (spec.left_align) {
         out.put(prefix);
         out.put(body);

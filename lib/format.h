@@ -74,7 +74,7 @@ struct Argument {
 template<typename T>
 Argument make_argument(const T& value)
 {
-    Argument a {};
+    Argument a; // kind and the member it names are set below; the rest is never read
     using U = std::remove_cv_t<std::remove_reference_t<T>>;
     if constexpr (std::is_same_v<U, bool>) {
         a.kind = Kind::Bool;
