@@ -20,14 +20,18 @@ constexpr uint64_t bios_rom_length = 0x20000;
 constexpr uint64_t ebda_scan_length = 1024;
 constexpr size_t max_rsdp_length = 64; // 36 in every revision so far; room for growth, not for nonsense
 
-// Out of line for the same reason as sum_bytes: it runs at every table lookup.
-[[gnu::noinline]] bool signature_is(const char* bytes, std::string_view expected)
+// Signatures compared as one little-endian word: no loop, no call.
+template<size_t N>
+bool signature_is(const char (&bytes)[N], std::string_view expected)
 {
-    for (size_t i = 0; i < expected.size(); ++i) {
-        if (bytes[i] != expected[i])
-            return false;
-    }
-    return true;
+    static_assert(N == 4 || N == 8);
+    using Word = std::conditional_t<N == 4, uint32_t, uint64_t>;
+    if (expected.size() != N)
+        return false;
+    Word have, want;
+    __builtin_memcpy(&have, bytes, N);
+    __builtin_memcpy(&want, expected.data(), N);
+    return have == want;
 }
 
 GenericAddress decode(const GasLayout& gas)
@@ -370,7 +374,7 @@ Result<void> read_checked_header(const PhysicalMemory& memory, uint64_t address,
         return Error::OutOfRange;
     }
     auto name = [&header] { return printable(header.signature, sizeof(header.signature)); };
-    if (!signature.empty() && (signature.size() != 4 || !signature_is(header.signature, signature))) {
+    if (!signature.empty() && !signature_is(header.signature, signature)) {
         log::warn("acpi: table at {:#x} has signature \"{}\", expected \"{}\"", address, name().view(), expected().view());
         return Error::Corrupt;
     }
@@ -717,22 +721,48 @@ Result<RootTable> open_root_table(const PhysicalMemory& memory, const Rsdp& rsdp
     return Error::Corrupt;
 }
 
+namespace {
+
+static_assert(std::endian::native == std::endian::little, "table entries and signatures are read in place as little-endian");
+
+constexpr uint32_t signature_word(std::string_view signature)
+{
+    return signature.size() != 4 ? 0
+                                 : uint32_t(uint8_t(signature[0])) | uint32_t(uint8_t(signature[1])) << 8
+            | uint32_t(uint8_t(signature[2])) << 16 | uint32_t(uint8_t(signature[3])) << 24;
+}
+
+// The address in root table entry `index`.
+Result<uint64_t> root_entry(const PhysicalMemory& memory, const RootTable& root, uint64_t index)
+{
+    uint64_t entry_size = root.extended ? 8 : 4;
+    uint64_t target = 0;
+    if (!memory.read(root.address + sizeof(SdtHeader) + index * entry_size, &target, entry_size)) {
+        log::warn("acpi: {} entry {} became unreadable", std::string_view(root.extended ? "XSDT" : "RSDT"), index);
+        return Error::Io;
+    }
+    return target;
+}
+
+// The signature of the table at `address` as a word, 0 if it cannot be read.
+uint32_t signature_at(const PhysicalMemory& memory, uint64_t address)
+{
+    uint32_t name = 0;
+    if (address == 0 || !range_fits(address, sizeof(name)) || !memory.read(address, &name, sizeof(name)))
+        return 0;
+    return name;
+}
+
+} // namespace
+
 Result<uint64_t> find_table(const PhysicalMemory& memory, const RootTable& root, std::string_view signature)
 {
-    static_assert(std::endian::native == std::endian::little, "table entries are read in place as little-endian");
-    if (signature.size() != 4)
+    uint32_t wanted = signature_word(signature);
+    if (wanted == 0)
         return Error::InvalidArgument;
-    uint32_t wanted;
-    __builtin_memcpy(&wanted, signature.data(), sizeof(wanted));
-    uint64_t entry_size = root.extended ? 8 : 4;
     for (uint64_t i = 0; i < root.entry_count; ++i) {
-        uint64_t target = 0;
-        if (!memory.read(root.address + sizeof(SdtHeader) + i * entry_size, &target, entry_size)) {
-            log::warn("acpi: {} entry {} became unreadable", std::string_view(root.extended ? "XSDT" : "RSDT"), i);
-            return Error::Io;
-        }
-        uint32_t name = 0;
-        if (target == 0 || !range_fits(target, sizeof(name)) || !memory.read(target, &name, sizeof(name)) || name != wanted)
+        uint64_t target = TRY(root_entry(memory, root, i));
+        if (signature_at(memory, target) != wanted)
             continue;
         // A bad copy may be followed by a good one; load() logged why.
         TableCopy candidate;
@@ -863,22 +893,34 @@ Result<void> discover_acpi(const PhysicalMemory& memory, uint64_t rsdp_hint, std
             found.rsdp.revision, oem.view(), std::string_view(root.extended ? "XSDT" : "RSDT"), root.address, root.entry_count);
     }
 
-    // Located, not read: nothing on the way to main needs it (read_fadt).
+    // One pass over the root table: the first valid FADT and MCFG are
+    // located (the FADT is read later, by read_fadt: nothing on the way to
+    // main needs it), the first MADT that parses is used. A bad copy may be
+    // followed by a good one; whatever refused it logged why.
     info.fadt_read = false;
-    if (auto fadt = find_table(memory, root, "FACP"))
-        info.fadt = *fadt;
-    else
-        log::warn("acpi: no FADT; no ACPI power control");
-
-    if (auto madt = find_table(memory, root, "APIC")) {
-        if (parse_madt(memory, *madt, info))
-            info.source = PlatformSource::Acpi;
-    } else {
-        log::warn("acpi: no MADT");
+    bool madt_listed = false;
+    for (uint64_t i = 0; i < root.entry_count; ++i) {
+        auto target = root_entry(memory, root, i);
+        if (!target)
+            break;
+        uint32_t name = signature_at(memory, *target);
+        if (name == signature_word("APIC")) {
+            madt_listed = true;
+            if (info.source != PlatformSource::Acpi && parse_madt(memory, *target, info))
+                info.source = PlatformSource::Acpi;
+            continue;
+        }
+        uint64_t* slot = name == signature_word("FACP") ? &info.fadt : name == signature_word("MCFG") ? &info.mcfg : nullptr;
+        if (!slot || *slot != 0)
+            continue;
+        TableCopy table;
+        if (table.load(memory, *target, name == signature_word("FACP") ? "FACP" : "MCFG"))
+            *slot = *target;
     }
-
-    if (auto mcfg = find_table(memory, root, "MCFG"))
-        info.mcfg = *mcfg;
+    if (info.fadt == 0)
+        log::warn("acpi: no FADT; no ACPI power control");
+    if (!madt_listed)
+        log::warn("acpi: no MADT");
     return ok();
 }
 
