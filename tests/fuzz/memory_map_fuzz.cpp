@@ -1,14 +1,17 @@
 // Interprets bytes as memory-map entries (either raw 64-bit values or small
 // page-granular ones, so overlaps are common), normalises them and checks the
 // output invariants; then places a block clear of exclusions and checks it. abort()s
-// on any violation so libFuzzer reports it.
+// on any violation so libFuzzer reports it. Small maps are also handed to a
+// page allocator, whose free count must be what count_free_pages() predicts.
 #include "kernel/mm/memory_map.h"
+#include "kernel/mm/page_allocator.h"
 
 #include "lib/log.h"
 
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 using namespace skiff;
 
@@ -155,5 +158,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         }
     }
     check(count == 0 || highest_address({ out, count }) == out[count - 1].end());
+
+    // memory::init reports usable memory from count_free_pages() and builds
+    // the allocator later: both must agree (maps up to 64 MiB, to keep the
+    // bitmap small).
+    uint64_t limit = 0;
+    for (size_t k = 0; k < count; ++k) {
+        if (out[k].type == MemoryType::Usable)
+            limit = out[k].end() & ~uint64_t(PageAllocator::page_size - 1);
+    }
+    if (limit != 0 && limit <= (64ull << 20)) {
+        std::vector<uint64_t> bitmap(PageAllocator::bitmap_words_for(0, limit));
+        PageAllocator pages;
+        check(pages.init(0, limit, bitmap).has_value());
+        free_usable_memory(pages, { out, count }, { excluded, m });
+        sort_by_base({ excluded, m });
+        check(count_free_pages({ out, count }, { excluded, m }, limit) == pages.free_pages());
+    }
     return 0;
 }
