@@ -42,7 +42,17 @@ void console_write(std::string_view text)
     if (!g_present)
         return;
     unsigned room = 0; // bytes the transmitter is known to take without another poll
-    auto put = [&room](uint8_t byte) {
+    bool carriage_sent = false;
+    for (size_t i = 0; i < text.size();) {
+        // A newline goes out as CR LF: the CR first, then the same index again.
+        uint8_t byte = uint8_t(text[i]);
+        if (byte == '\n' && !carriage_sent) {
+            byte = '\r';
+            carriage_sent = true;
+        } else {
+            carriage_sent = false;
+            ++i;
+        }
         if (room == 0) {
             unsigned polls = 0;
             while (!(x86::inb(com1 + line_status) & transmit_empty) && ++polls < max_polls)
@@ -51,11 +61,6 @@ void console_write(std::string_view text)
         }
         x86::outb(com1 + data, byte);
         --room;
-    };
-    for (char c : text) {
-        if (c == '\n')
-            put('\r');
-        put(uint8_t(c));
     }
 }
 
