@@ -141,8 +141,14 @@ Result<void> init(const BootInfo& boot_info, bool heap_debug_checks)
     }
     g_normalized_count = *normalized;
     std::span<const MemoryRange> map { g_normalized, g_normalized_count };
-    g_ram_bytes = total_of_type(map, MemoryType::Usable);
+    // One pass: RAM total, the ranges to map, and the end of usable RAM (the
+    // allocator's limit; the map is sorted).
+    uint64_t limit = 0;
     for (const MemoryRange& range : map) {
+        if (range.type == MemoryType::Usable) {
+            g_ram_bytes += range.length;
+            limit = range.end() & ~(page - 1);
+        }
         if (mapped_at_boot(range))
             g_boot_mapped[g_boot_mapped_count++] = range;
     }
@@ -157,11 +163,6 @@ Result<void> init(const BootInfo& boot_info, bool heap_debug_checks)
     for (size_t i = 0; i < boot_info.module_count; ++i)
         excluded[excluded_count++] = { boot_info.modules[i].base, boot_info.modules[i].size, MemoryType::Reserved };
 
-    uint64_t limit = 0;
-    for (const MemoryRange& range : map) {
-        if (range.type == MemoryType::Usable)
-            limit = range.end() & ~(page - 1);
-    }
     if (limit == 0) {
         log::error("memory: the memory map has no usable RAM");
         return Error::OutOfMemory;
@@ -171,7 +172,9 @@ Result<void> init(const BootInfo& boot_info, bool heap_debug_checks)
     // usable RAM, clear of every excluded range), so they are not counted.
     size_t words = PageAllocator::bitmap_words_for(0, limit);
     uint64_t bitmap_pages = (words * sizeof(uint64_t) + page - 1) / page;
-    sort_by_base({ excluded, excluded_count });
+    // The null page and the image went in in order; only modules can be anywhere.
+    if (boot_info.module_count != 0)
+        sort_by_base({ excluded, excluded_count });
     g_excluded_count = excluded_count;
     g_bitmap_words = words;
     uint64_t free_pages = count_free_pages(map, { excluded, excluded_count }, limit);
