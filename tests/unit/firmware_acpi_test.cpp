@@ -357,6 +357,7 @@ TEST_F(AcpiTest, TooManyCpusAreTruncated)
 {
     Machine m = qemu_pc();
     MadtBuilder madt;
+    // 300 x2APIC entries make a 4.8 KiB MADT: copied to the heap, not the stack buffer.
     for (uint32_t i = 0; i < 300; ++i)
         madt.local_x2apic(i * 2, 1, i);
     PlatformInfo info;
