@@ -327,35 +327,30 @@ void free_usable_memory(PageAllocator& pages, std::span<const MemoryRange> norma
 uint64_t count_free_pages(std::span<const MemoryRange> normalized, std::span<const MemoryRange> excluded,
                           uint64_t limit)
 {
+    // Rounded as add_free_range (inward) and reserve_range (outward) round,
+    // clipped as change_range clips; written with min/max rather than
+    // branches, as it runs on every boot.
+    constexpr uint64_t mask = PageAllocator::page_size - 1;
+    constexpr uint64_t highest_page = all_ones & ~mask;
+    auto round_up = [](uint64_t x) { return x > highest_page ? highest_page : (x + mask) & ~mask; };
+    uint64_t top = limit & ~mask;
     uint64_t free = 0;
-    uint64_t top = limit & ~(PageAllocator::page_size - 1);
     for (const MemoryRange& range : normalized) {
-        if (range.type != MemoryType::Usable || range.length == 0 || range.base > all_ones - (PageAllocator::page_size - 1))
+        if (range.type != MemoryType::Usable)
             continue;
-        // Rounded as add_free_range rounds (inward), clipped as change_range clips.
-        uint64_t first = (range.base + PageAllocator::page_size - 1) & ~(PageAllocator::page_size - 1);
-        uint64_t last = saturating_end(range.base, range.length) & ~(PageAllocator::page_size - 1);
-        if (last > top)
-            last = top;
-        // Sweep the excluded ranges (rounded outward, as reserve_range does) across [first, last).
+        uint64_t first = round_up(range.base);
+        uint64_t last = std::min(saturating_end(range.base, range.length) & ~mask, top);
+        // Sweep the excluded ranges (sorted by base) across [first, last).
         uint64_t position = first;
         for (const MemoryRange& taken : excluded) {
-            if (position >= last)
-                break;
-            if (taken.length == 0)
-                continue;
-            uint64_t end = saturating_end(taken.base, taken.length);
-            uint64_t taken_first = taken.base & ~(PageAllocator::page_size - 1);
-            uint64_t taken_last = end > all_ones - (PageAllocator::page_size - 1)
-                ? (all_ones & ~(PageAllocator::page_size - 1))
-                : (end + PageAllocator::page_size - 1) & ~(PageAllocator::page_size - 1);
-            if (taken_first >= last)
-                break;
-            if (taken_last <= position)
-                continue;
-            if (taken_first > position)
-                free += (taken_first - position) / PageAllocator::page_size;
-            position = taken_last < last ? taken_last : last;
+            uint64_t taken_first = taken.base & ~mask;
+            uint64_t taken_last = taken.length == 0 ? taken_first : round_up(saturating_end(taken.base, taken.length));
+            uint64_t gap_end = std::max(taken_first, position);
+            uint64_t covered_end = std::min(taken_last, last);
+            if (gap_end < covered_end) {
+                free += (gap_end - position) / PageAllocator::page_size;
+                position = covered_end;
+            }
         }
         if (position < last)
             free += (last - position) / PageAllocator::page_size;
