@@ -10,7 +10,6 @@ namespace {
 constinit Cpu g_boot_cpu {};
 Cpu* g_cpus[Cpu::max_cpus];
 std::atomic<unsigned> g_configured { 0 };
-std::atomic<unsigned> g_online { 0 };
 } // namespace
 
 void install(Cpu& cpu)
@@ -51,13 +50,12 @@ void publish(Cpu* cpu)
     g_configured.store(index + 1, std::memory_order_release);
 }
 
-void set_online(Cpu& cpu)
-{
-    cpu.online.store(true, std::memory_order_release);
-    g_online.fetch_add(1, std::memory_order_release);
-}
+void set_online(Cpu& cpu) { cpu.online.store(true, std::memory_order_release); }
 
-unsigned count() { return g_online.load(std::memory_order_acquire); }
+// A CPU is published only once it is online (start_secondary_cpus waits for
+// that; one that misses the deadline is never published) and none goes
+// offline: the published ones are the online ones, no scan needed.
+unsigned count() { return g_configured.load(std::memory_order_acquire); }
 
 unsigned configured() { return g_configured.load(); }
 

@@ -70,7 +70,7 @@ void publish(Cpu* cpu);
 void install(Cpu& cpu);
 
 unsigned count();          // CPUs that are online
-// Marks `cpu` online (counted by count()); each CPU once, on itself.
+// Marks `cpu` online; each CPU once, on itself.
 void set_online(Cpu& cpu);
 unsigned configured();     // CPUs known (online or starting)
 Cpu* by_index(unsigned index);

@@ -27,11 +27,12 @@ PageAllocator g_pages;
 uint64_t g_usable_bytes = 0;
 
 // What the page allocator is built from, on first use (pages()): memory::init
-// only counts the pages that will be free, so a boot that never allocates a
-// page never pays for placing and filling the bitmap. Sorted by base.
+// places the bitmap and counts the pages that will be free, so a boot that
+// never allocates a page never pays for filling it. Sorted by base.
 MemoryRange g_excluded[4 + BootInfo::max_modules];
 size_t g_excluded_count = 0;
 uint64_t g_pages_limit = 0; // 0 until memory::init succeeded
+uint64_t* g_bitmap = nullptr; // placed by memory::init, filled on first use
 size_t g_bitmap_words = 0;
 std::atomic<bool> g_pages_built { false };
 IrqSpinLock g_pages_build_lock;
@@ -39,18 +40,8 @@ IrqSpinLock g_pages_build_lock;
 void build_page_allocator()
 {
     std::span<const MemoryRange> map { g_normalized, g_normalized_count };
-    // The bitmap goes into usable RAM above 1 MiB, clear of everything excluded.
-    uint64_t bitmap_bytes = (g_bitmap_words * sizeof(uint64_t) + page - 1) & ~(page - 1);
-    auto bitmap_address = first_fit(map, { g_excluded, g_excluded_count }, bitmap_bytes, page, low_memory_end);
-    if (bitmap_address.is_error()) {
-        log::error("memory: no room for the {} KiB page bitmap; no page can be allocated", bitmap_bytes >> 10);
-        return;
-    }
-    g_excluded[g_excluded_count++] = { *bitmap_address, bitmap_bytes, MemoryType::Reserved };
-    sort_by_base({ g_excluded, g_excluded_count });
-    std::span<uint64_t> bitmap { reinterpret_cast<uint64_t*>(*bitmap_address), g_bitmap_words };
-    if (g_pages.init(0, g_pages_limit, bitmap).is_error()) {
-        log::error("memory: the page bitmap at {:#x} is unusable; no page can be allocated", *bitmap_address);
+    if (g_pages.init(0, g_pages_limit, { g_bitmap, g_bitmap_words }).is_error()) {
+        log::error("memory: the page bitmap at {} is unusable; no page can be allocated", static_cast<void*>(g_bitmap));
         return;
     }
     free_usable_memory(g_pages, map, { g_excluded, g_excluded_count });
@@ -168,17 +159,24 @@ Result<void> init(const BootInfo& boot_info, bool heap_debug_checks)
         return Error::OutOfMemory;
     }
 
-    // The bitmap will take whole free pages (first_fit places it inside
-    // usable RAM, clear of every excluded range), so they are not counted.
+    // The bitmap's place is chosen now (first_fit only reads the map), so a
+    // map with no room for it is refused at boot; it is filled on first use.
     size_t words = PageAllocator::bitmap_words_for(0, limit);
-    uint64_t bitmap_pages = (words * sizeof(uint64_t) + page - 1) / page;
-    // The null page and the image went in in order; only modules can be anywhere.
-    if (boot_info.module_count != 0)
+    uint64_t bitmap_bytes = (words * sizeof(uint64_t) + page - 1) & ~(page - 1);
+    auto bitmap_address = first_fit(map, { excluded, excluded_count }, bitmap_bytes, page, low_memory_end);
+    if (bitmap_address.is_error()) {
+        log::error("memory: not enough memory for the page bitmap ({} KiB)", bitmap_bytes >> 10);
+        return Error::OutOfMemory;
+    }
+    excluded[excluded_count++] = { *bitmap_address, bitmap_bytes, MemoryType::Reserved };
+    // The null page, the image and (placed above both) the bitmap are in
+    // address order; only boot modules can fall anywhere.
+    if (boot_info.module_count != 0 || *bitmap_address < image_end)
         sort_by_base({ excluded, excluded_count });
     g_excluded_count = excluded_count;
+    g_bitmap = reinterpret_cast<uint64_t*>(*bitmap_address);
     g_bitmap_words = words;
-    uint64_t free_pages = count_free_pages(map, { excluded, excluded_count }, limit);
-    g_usable_bytes = free_pages > bitmap_pages ? (free_pages - bitmap_pages) * page : 0;
+    g_usable_bytes = count_free_pages(map, { excluded, excluded_count }, limit) * page;
     if (g_usable_bytes < minimum_usable_bytes) {
         log::error("memory: not enough memory: {} KiB usable, Skiff needs at least {} KiB", g_usable_bytes >> 10,
             minimum_usable_bytes >> 10);
