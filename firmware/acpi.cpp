@@ -899,22 +899,23 @@ Result<void> discover_acpi(const PhysicalMemory& memory, uint64_t rsdp_hint, std
     // followed by a good one; whatever refused it logged why.
     info.fadt_read = false;
     bool madt_listed = false;
+    constexpr uint32_t madt_word = signature_word("APIC"), fadt_word = signature_word("FACP"), mcfg_word = signature_word("MCFG");
     for (uint64_t i = 0; i < root.entry_count; ++i) {
         auto target = root_entry(memory, root, i);
         if (!target)
             break;
         uint32_t name = signature_at(memory, *target);
-        if (name == signature_word("APIC")) {
+        if (name == madt_word) {
             madt_listed = true;
             if (info.source != PlatformSource::Acpi && parse_madt(memory, *target, info))
                 info.source = PlatformSource::Acpi;
             continue;
         }
-        uint64_t* slot = name == signature_word("FACP") ? &info.fadt : name == signature_word("MCFG") ? &info.mcfg : nullptr;
+        uint64_t* slot = name == fadt_word ? &info.fadt : name == mcfg_word ? &info.mcfg : nullptr;
         if (!slot || *slot != 0)
             continue;
         TableCopy table;
-        if (table.load(memory, *target, name == signature_word("FACP") ? "FACP" : "MCFG"))
+        if (table.load(memory, *target, name == fadt_word ? "FACP" : "MCFG"))
             *slot = *target;
     }
     if (info.fadt == 0)

@@ -32,8 +32,14 @@ uint64_t g_usable_bytes = 0;
 MemoryRange g_excluded[4 + BootInfo::max_modules];
 size_t g_excluded_count = 0;
 uint64_t g_pages_limit = 0; // 0 until memory::init succeeded
-uint64_t* g_bitmap = nullptr; // placed by memory::init, filled on first use
+uint64_t* g_bitmap = nullptr; // chosen by memory::init, filled on first use
 size_t g_bitmap_words = 0;
+// The bitmap of a machine whose usable RAM ends within the first GiB (32 KiB)
+// is part of the image, like the boot page-table pool: no placement search on
+// the way to main, and nothing to exclude beyond the image. Bigger machines
+// place theirs in free RAM (first_fit).
+constexpr uint64_t in_image_bitmap_limit = 1ull << 30;
+[[gnu::section(".noinit")]] alignas(page) uint64_t g_in_image_bitmap[PageAllocator::bitmap_words_for(0, in_image_bitmap_limit)];
 std::atomic<bool> g_pages_built { false };
 IrqSpinLock g_pages_build_lock;
 
@@ -162,19 +168,23 @@ Result<void> init(const BootInfo& boot_info, bool heap_debug_checks)
     // The bitmap's place is chosen now (first_fit only reads the map), so a
     // map with no room for it is refused at boot; it is filled on first use.
     size_t words = PageAllocator::bitmap_words_for(0, limit);
-    uint64_t bitmap_bytes = (words * sizeof(uint64_t) + page - 1) & ~(page - 1);
-    auto bitmap_address = first_fit(map, { excluded, excluded_count }, bitmap_bytes, page, low_memory_end);
-    if (bitmap_address.is_error()) {
-        log::error("memory: not enough memory for the page bitmap ({} KiB)", bitmap_bytes >> 10);
-        return Error::OutOfMemory;
+    uint64_t* bitmap = g_in_image_bitmap;
+    if (limit > in_image_bitmap_limit) {
+        uint64_t bitmap_bytes = (words * sizeof(uint64_t) + page - 1) & ~(page - 1);
+        auto bitmap_address = first_fit(map, { excluded, excluded_count }, bitmap_bytes, page, low_memory_end);
+        if (bitmap_address.is_error()) {
+            log::error("memory: not enough memory for the page bitmap ({} KiB)", bitmap_bytes >> 10);
+            return Error::OutOfMemory;
+        }
+        excluded[excluded_count++] = { *bitmap_address, bitmap_bytes, MemoryType::Reserved };
+        bitmap = reinterpret_cast<uint64_t*>(*bitmap_address);
     }
-    excluded[excluded_count++] = { *bitmap_address, bitmap_bytes, MemoryType::Reserved };
-    // The null page, the image and (placed above both) the bitmap are in
-    // address order; only boot modules can fall anywhere.
-    if (boot_info.module_count != 0 || *bitmap_address < image_end)
+    // The null page, the image and (placed above both) a bitmap outside the
+    // image are in address order; only boot modules can fall anywhere.
+    if (boot_info.module_count != 0 || reinterpret_cast<uint64_t>(bitmap) < image_start)
         sort_by_base({ excluded, excluded_count });
     g_excluded_count = excluded_count;
-    g_bitmap = reinterpret_cast<uint64_t*>(*bitmap_address);
+    g_bitmap = bitmap;
     g_bitmap_words = words;
     g_usable_bytes = count_free_pages(map, { excluded, excluded_count }, limit) * page;
     if (g_usable_bytes < minimum_usable_bytes) {

@@ -102,8 +102,6 @@ bool rate_from_cpuid(CounterRate& rate)
 
 } // namespace
 
-uint64_t read_cycle_counter() { return x86::rdtsc(); }
-
 bool cycle_counter_rate_fast(CounterRate& rate)
 {
     return rate_from_kvmclock(rate) || rate_from_hyperv(rate) || rate_from_cpuid(rate);
