@@ -64,53 +64,58 @@ RsdpOrigin origin_at(uint64_t address)
     return origin;
 }
 
-// `bytes` holds `available` bytes of a candidate RSDP followed by zeroes up to
-// max_rsdp_length, so every field can be read whatever the claimed length.
-Result<Rsdp> validate_rsdp(const uint8_t (&bytes)[max_rsdp_length], size_t available, uint64_t address)
+// Says which of validate_rsdp()'s checks failed, in the order a reader
+// would apply them. Reached only once the combined test there has failed.
+[[gnu::cold, gnu::noinline]] Error diagnose_rsdp(const uint8_t (&bytes)[max_rsdp_length], size_t available,
+    uint64_t address)
 {
-    // Formatted only for a warning: the valid case is on the boot path.
-    auto where = [address] { return origin_at(address); };
-    if (available < rsdp_v1_length) {
-        log::warn("acpi: RSDP {}: {} bytes, shorter than the 20-byte ACPI 1.0 structure", where().view(), available);
-        return Error::Corrupt;
-    }
+    auto where = origin_at(address);
     RsdpLayout raw;
     __builtin_memcpy(&raw, bytes, sizeof(raw));
+    uint32_t length = raw.length;
+    if (available < rsdp_v1_length)
+        log::warn("acpi: RSDP {}: {} bytes, shorter than the 20-byte ACPI 1.0 structure", where.view(), available);
+    else if (!signature_is(raw.signature, rsdp_signature))
+        log::warn("acpi: RSDP {}: signature is not \"RSD PTR \"", where.view());
+    else if (uint8_t sum = firmware::sum_bytes(bytes, rsdp_v1_length); sum != 0)
+        log::warn("acpi: RSDP {}: checksum mismatch (sum {:#x})", where.view(), sum);
+    else if (raw.revision >= 2 && (length < sizeof(RsdpLayout) || length > max_rsdp_length))
+        log::warn("acpi: RSDP {}: revision {} with implausible length {}", where.view(), raw.revision, length);
+    else if (raw.revision >= 2 && length > available)
+        log::warn("acpi: RSDP {}: length {} but only {} bytes available", where.view(), length, available);
+    else if (uint8_t sum = raw.revision >= 2 ? firmware::sum_bytes(bytes, length) : 0; sum != 0) // length checked above
+        log::warn("acpi: RSDP {}: extended checksum mismatch (sum {:#x})", where.view(), sum);
+    else
+        log::warn("acpi: RSDP {}: names neither an RSDT nor an XSDT", where.view());
+    return Error::Corrupt;
+}
 
-    if (!signature_is(raw.signature, rsdp_signature)) {
-        log::warn("acpi: RSDP {}: signature is not \"RSD PTR \"", where().view());
-        return Error::Corrupt;
-    }
-    if (uint8_t sum = firmware::sum_bytes(bytes, rsdp_v1_length); sum != 0) {
-        log::warn("acpi: RSDP {}: checksum mismatch (sum {:#x})", where().view(), sum);
-        return Error::Corrupt;
-    }
+// `bytes` holds `available` bytes of a candidate RSDP followed by zeroes up to
+// max_rsdp_length, so every field can be read whatever the claimed length.
+[[gnu::always_inline]] inline Result<Rsdp> validate_rsdp(const uint8_t (&bytes)[max_rsdp_length], size_t available, uint64_t address)
+{
+    RsdpLayout raw;
+    __builtin_memcpy(&raw, bytes, sizeof(raw));
+    // Revision 0 is ACPI 1.0; 2 and later carry the length and the XSDT.
+    bool extended = raw.revision >= 2;
+    uint32_t length = extended ? uint32_t(raw.length) : uint32_t(rsdp_v1_length);
+    bool length_bad = length < (extended ? sizeof(RsdpLayout) : rsdp_v1_length) || length > max_rsdp_length
+        || length > available;
+    // The extended checksum covers the whole structure, the first 20 bytes
+    // included: it holds when the rest sums to 0 as well.
+    uint8_t sum_v1 = firmware::sum_bytes(bytes, rsdp_v1_length);
+    uint8_t sum_rest = firmware::sum_bytes(bytes + rsdp_v1_length, length_bad ? 0 : length - rsdp_v1_length);
+    uint64_t xsdt_address = extended ? uint64_t(raw.xsdt_address) : 0;
+    // Every check in one test: on the boot path each branch would be a
+    // translation block of its own under TCG. diagnose_rsdp() tells them apart.
+    if ((available < rsdp_v1_length) | !signature_is(raw.signature, rsdp_signature) | (sum_v1 != 0) | length_bad
+        | (sum_rest != 0) | ((raw.rsdt_address == 0) & (xsdt_address == 0)))
+        return diagnose_rsdp(bytes, available, address);
     Rsdp rsdp {};
     rsdp.revision = raw.revision;
     rsdp.rsdt_address = raw.rsdt_address;
+    rsdp.xsdt_address = xsdt_address;
     __builtin_memcpy(rsdp.oem_id.data(), raw.oem_id, sizeof(raw.oem_id));
-
-    // Revision 0 is ACPI 1.0; 2 and later carry the length and the XSDT.
-    if (raw.revision >= 2) {
-        uint32_t length = raw.length;
-        if (length < sizeof(RsdpLayout) || length > max_rsdp_length) {
-            log::warn("acpi: RSDP {}: revision {} with implausible length {}", where().view(), raw.revision, length);
-            return Error::Corrupt;
-        }
-        if (length > available) {
-            log::warn("acpi: RSDP {}: length {} but only {} bytes available", where().view(), length, available);
-            return Error::Corrupt;
-        }
-        if (uint8_t sum = firmware::sum_bytes(bytes, length); sum != 0) {
-            log::warn("acpi: RSDP {}: extended checksum mismatch (sum {:#x})", where().view(), sum);
-            return Error::Corrupt;
-        }
-        rsdp.xsdt_address = raw.xsdt_address;
-    }
-    if (rsdp.rsdt_address == 0 && rsdp.xsdt_address == 0) {
-        log::warn("acpi: RSDP {}: names neither an RSDT nor an XSDT", where().view());
-        return Error::Corrupt;
-    }
     return rsdp;
 }
 
@@ -365,7 +370,7 @@ bool is_supported_space(uint8_t space_id)
 
 // Reads a table header into `header` and checks its signature (if not
 // empty) and length; the checksum is the caller's, over memory or over a copy.
-Result<void> read_checked_header(const PhysicalMemory& memory, uint64_t address, std::string_view signature, SdtHeader& header)
+[[gnu::always_inline]] inline Result<void> read_checked_header(const PhysicalMemory& memory, uint64_t address, std::string_view signature, SdtHeader& header)
 {
     // Names are made printable only for a warning: tables are read on the boot path.
     auto expected = [signature] { return printable(signature.data(), signature.size()); };
@@ -695,27 +700,25 @@ Result<SdtHeader> read_table_header(const PhysicalMemory& memory, uint64_t addre
 // (TableCopy), as the MADT is parsed: one validation path on the boot path.
 Result<RootTable> open_root_table(const PhysicalMemory& memory, const Rsdp& rsdp)
 {
-    struct Candidate {
-        uint64_t address;
-        std::string_view signature;
-        uint32_t entry_size;
-    };
-    // The XSDT when the RSDP has one (revision 2+), else the RSDT.
-    Candidate candidates[2] = { { rsdp.revision >= 2 ? rsdp.xsdt_address : 0, "XSDT", 8 }, { rsdp.rsdt_address, "RSDT", 4 } };
-    for (const Candidate& candidate : candidates) {
-        if (candidate.address == 0)
+    // The XSDT (8-byte entries) when the RSDP has one (revision 2+), else the
+    // RSDT (4-byte entries).
+    static constexpr std::string_view signatures[2] = { "XSDT", "RSDT" };
+    const uint64_t addresses[2] = { rsdp.revision >= 2 ? rsdp.xsdt_address : 0, rsdp.rsdt_address };
+    for (unsigned i = 0; i < 2; ++i) {
+        if (addresses[i] == 0)
             continue;
         TableCopy table;
-        if (table.load(memory, candidate.address, candidate.signature).is_error()) {
-            if (candidate.entry_size == 8 && rsdp.rsdt_address != 0)
+        if (table.load(memory, addresses[i], signatures[i]).is_error()) {
+            if (i == 0 && rsdp.rsdt_address != 0)
                 log::warn("acpi: XSDT unusable; falling back to the RSDT");
             continue;
         }
+        bool extended = i == 0;
+        unsigned entry_shift = extended ? 3 : 2;
         uint32_t payload = table.length() - sizeof(SdtHeader);
-        if (payload % candidate.entry_size != 0)
-            log::warn("acpi: {}: {} trailing byte(s) after the last entry ignored", candidate.signature,
-                payload % candidate.entry_size);
-        return RootTable { candidate.address, candidate.entry_size == 8, payload / candidate.entry_size };
+        if (uint32_t trailing = payload & ((1u << entry_shift) - 1); trailing != 0)
+            log::warn("acpi: {}: {} trailing byte(s) after the last entry ignored", signatures[i], trailing);
+        return RootTable { addresses[i], extended, payload >> entry_shift };
     }
     log::error("acpi: no usable RSDT or XSDT; ignoring ACPI");
     return Error::Corrupt;

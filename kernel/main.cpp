@@ -41,7 +41,8 @@ bool g_platform_known = false;
 
 void apply_log_level(const CommandLine& command_line)
 {
-    size_t level = command_line.get_choice("loglevel", { "error", "warn", "info", "debug" }, size_t(log::Level::Warn));
+    static constexpr std::string_view levels[] = { "error", "warn", "info", "debug" };
+    size_t level = command_line.get_choice("loglevel", levels, size_t(log::Level::Warn));
     log::set_level(static_cast<log::Level>(level));
 }
 

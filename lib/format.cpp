@@ -73,22 +73,24 @@ void put_unsigned(FormatBuffer& out, uint64_t value, bool negative, const Spec& 
     unsigned base = 10;
     const char* digits = "0123456789abcdef";
     std::string_view prefix;
-    switch (spec.type) {
-    case 'x':
-        base = 16;
-        prefix = spec.alternate ? "0x" : "";
-        break;
-    case 'X':
-        base = 16;
-        digits = "0123456789ABCDEF";
-        prefix = spec.alternate ? "0x" : "";
-        break;
-    case 'b':
-        base = 2;
-        prefix = spec.alternate ? "0b" : "";
-        break;
-    default:
-        break;
+    if (spec.type != 0) { // most placeholders are a plain {}: one test for them
+        switch (spec.type) {
+        case 'x':
+            base = 16;
+            prefix = spec.alternate ? "0x" : "";
+            break;
+        case 'X':
+            base = 16;
+            digits = "0123456789ABCDEF";
+            prefix = spec.alternate ? "0x" : "";
+            break;
+        case 'b':
+            base = 2;
+            prefix = spec.alternate ? "0b" : "";
+            break;
+        default:
+            break;
+        }
     }
     if (negative)
         prefix = "-";

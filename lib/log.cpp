@@ -6,13 +6,11 @@ namespace skiff::log {
 
 namespace {
 std::atomic<Backend> g_backend { nullptr };
-std::atomic<uint8_t> g_level { static_cast<uint8_t>(Level::Info) };
 } // namespace
 
 void set_backend(Backend backend) { g_backend.store(backend, std::memory_order_release); }
-void set_level(Level max_level) { g_level.store(static_cast<uint8_t>(max_level), std::memory_order_relaxed); }
-Level level() { return static_cast<Level>(g_level.load(std::memory_order_relaxed)); }
-bool enabled(Level lvl) { return static_cast<uint8_t>(lvl) <= g_level.load(std::memory_order_relaxed); }
+void set_level(Level max_level) { detail::max_level.store(static_cast<uint8_t>(max_level), std::memory_order_relaxed); }
+Level level() { return static_cast<Level>(detail::max_level.load(std::memory_order_relaxed)); }
 
 void write_arguments(Level lvl, std::string_view fmt, const format_detail::Argument* args, size_t count)
 {

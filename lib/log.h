@@ -7,6 +7,7 @@
 
 #include "lib/format.h"
 
+#include <atomic>
 #include <string_view>
 
 namespace skiff::log {
@@ -28,10 +29,17 @@ constexpr std::string_view level_name(Level level)
 // CPU; the backend serialises lines so they never interleave.
 using Backend = void (*)(Level level, std::string_view line);
 
+namespace detail {
+inline std::atomic<uint8_t> max_level { static_cast<uint8_t>(Level::Info) };
+} // namespace detail
+
 void set_backend(Backend backend);
 void set_level(Level max_level);
 Level level();
-bool enabled(Level level);
+[[gnu::always_inline]] inline bool enabled(Level lvl)
+{
+    return static_cast<uint8_t>(lvl) <= detail::max_level.load(std::memory_order_relaxed);
+}
 void emit(Level level, std::string_view line);
 
 constexpr size_t max_line = 256;
@@ -39,8 +47,10 @@ constexpr size_t max_line = 256;
 // Formats one line (at most max_line bytes) and emits it.
 void write_arguments(Level lvl, std::string_view fmt, const format_detail::Argument* args, size_t count);
 
+// Inlined whole: a line below the level costs its call site one compare,
+// before any argument is converted or any call is made.
 template<typename... Args>
-void write(Level lvl, std::string_view fmt, const Args&... args)
+[[gnu::always_inline]] inline void write(Level lvl, std::string_view fmt, const Args&... args)
 {
     if (!enabled(lvl))
         return;
@@ -50,12 +60,12 @@ void write(Level lvl, std::string_view fmt, const Args&... args)
 }
 
 template<typename... Args>
-void error(std::string_view fmt, const Args&... args) { write(Level::Error, fmt, args...); }
+[[gnu::always_inline]] inline void error(std::string_view fmt, const Args&... args) { write(Level::Error, fmt, args...); }
 template<typename... Args>
-void warn(std::string_view fmt, const Args&... args) { write(Level::Warn, fmt, args...); }
+[[gnu::always_inline]] inline void warn(std::string_view fmt, const Args&... args) { write(Level::Warn, fmt, args...); }
 template<typename... Args>
-void info(std::string_view fmt, const Args&... args) { write(Level::Info, fmt, args...); }
+[[gnu::always_inline]] inline void info(std::string_view fmt, const Args&... args) { write(Level::Info, fmt, args...); }
 template<typename... Args>
-void debug(std::string_view fmt, const Args&... args) { write(Level::Debug, fmt, args...); }
+[[gnu::always_inline]] inline void debug(std::string_view fmt, const Args&... args) { write(Level::Debug, fmt, args...); }
 
 } // namespace skiff::log

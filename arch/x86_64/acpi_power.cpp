@@ -12,8 +12,10 @@ namespace skiff::arch {
 
 namespace {
 
+// The platform's record is read at power-off, not copied at boot: the FADT
+// behind it is only read then.
+const PlatformInfo* g_platform = nullptr;
 PowerControl g_power;
-bool g_have_power = false;
 SleepTypeResolver g_resolver = nullptr;
 
 // \_S5 is resolved once, by the first CPU to power off; another CPU getting
@@ -61,20 +63,18 @@ uint16_t read_io_register(const GenericAddress& where)
 
 void set_power_control(const PlatformInfo* platform, SleepTypeResolver resolve_sleep_type)
 {
-    g_have_power = platform != nullptr;
-    if (platform)
-        g_power = platform->power;
+    g_platform = platform;
     g_resolver = platform ? resolve_sleep_type : nullptr;
     g_resolution.store(g_resolver ? Resolution::Pending : Resolution::Done, std::memory_order_release);
 }
 
 void power_off_acpi()
 {
-    if (!g_have_power)
+    if (!g_platform)
         return;
     Resolution expected = Resolution::Pending;
     if (g_resolution.compare_exchange_strong(expected, Resolution::Running, std::memory_order_acquire)) {
-        PowerControl resolved = g_power;
+        PowerControl resolved = g_platform->power;
         resolved.s5_available = g_resolver(resolved);
         g_power = resolved;
         g_resolution.store(Resolution::Done, std::memory_order_release);

@@ -1,25 +1,13 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/interrupts.h"
 
-#include <array>
-#include <cstring>
 
-extern "C" char interrupt_stubs[];
+// Built at link time, in interrupt_stubs.S: 256 gates of 16 bytes.
+extern "C" const char idt_gates[], idt_gates_end[];
 
 namespace skiff::x86 {
 
 namespace {
-
-struct [[gnu::packed]] IdtGate {
-    uint16_t offset_low;
-    uint16_t selector;
-    uint8_t ist;
-    uint8_t type_attributes;
-    uint16_t offset_middle;
-    uint32_t offset_high;
-    uint32_t reserved;
-};
-static_assert(sizeof(IdtGate) == 16);
 
 struct [[gnu::packed]] TablePointer {
     uint16_t limit;
@@ -30,36 +18,10 @@ constexpr uint16_t kernel_code_selector = 0x08;
 constexpr uint16_t kernel_data_selector = 0x10;
 constexpr uint16_t tss_selector = 0x18;
 
-enum IstSlot : uint8_t { ist_double_fault = 1, ist_nmi = 2, ist_machine_check = 3, ist_page_fault = 4 };
-
+// The gates (interrupt_stubs.S) name IST slots 1 to 4: double fault, NMI,
+// machine check, page fault. Each slot gets its own stack below.
 CpuTables g_boot_cpu_tables;
 [[gnu::section(".noinit")]] alignas(16) uint8_t g_boot_ist_stacks[CpuTables::ist_count][CpuTables::ist_stack_size];
-// Every gate is written before the IDT is loaded.
-[[gnu::section(".noinit")]] alignas(16) std::array<IdtGate, 256> g_idt;
-bool g_idt_built = false;
-
-void build_idt()
-{
-    auto base = reinterpret_cast<uint64_t>(interrupt_stubs);
-    for (unsigned v = 0; v < 256; ++v) {
-        uint64_t handler = base + 16 * v;
-        IdtGate& gate = g_idt[v];
-        gate.offset_low = uint16_t(handler);
-        gate.selector = kernel_code_selector;
-        gate.ist = 0;
-        gate.type_attributes = 0x8e; // present, DPL 0, 64-bit interrupt gate
-        gate.offset_middle = uint16_t(handler >> 16);
-        gate.offset_high = uint32_t(handler >> 32);
-        gate.reserved = 0;
-    }
-    g_idt[2].ist = ist_nmi;
-    g_idt[8].ist = ist_double_fault;
-    g_idt[18].ist = ist_machine_check;
-    // Page faults too: a thread that overflows into its guard page still
-    // gets a clear report instead of a double fault.
-    g_idt[14].ist = ist_page_fault;
-    g_idt_built = true;
-}
 
 } // namespace
 
@@ -68,10 +30,9 @@ void load_descriptor_tables(CpuTables* per_cpu)
     CpuTables& tables = per_cpu ? *per_cpu : g_boot_cpu_tables;
     auto tss_address = reinterpret_cast<uint64_t>(&tables.tss);
     tables.tss.io_map_base = sizeof(TaskStateSegment);
-    for (unsigned i = 0; i < CpuTables::ist_count; ++i) {
-        uint8_t* stack = per_cpu ? per_cpu->ist_stacks + i * CpuTables::ist_stack_size : g_boot_ist_stacks[i];
-        tables.tss.ist[i] = reinterpret_cast<uint64_t>(stack + CpuTables::ist_stack_size);
-    }
+    uint8_t* ist_stacks = per_cpu ? per_cpu->ist_stacks : &g_boot_ist_stacks[0][0];
+    for (unsigned i = 0; i < CpuTables::ist_count; ++i)
+        tables.tss.ist[i] = reinterpret_cast<uint64_t>(ist_stacks + (i + 1) * CpuTables::ist_stack_size);
 
     tables.gdt[0] = 0;
     tables.gdt[1] = 0x00af9a000000ffff; // 64-bit code
@@ -82,24 +43,36 @@ void load_descriptor_tables(CpuTables* per_cpu)
     tables.gdt[4] = tss_address >> 32;
 
     TablePointer gdt_pointer { uint16_t(sizeof(tables.gdt) - 1), reinterpret_cast<uint64_t>(tables.gdt) };
-    asm volatile(
-        "lgdt %0\n"
-        "pushq %1\n"
-        "leaq 1f(%%rip), %%rax\n"
-        "pushq %%rax\n"
-        "lretq\n"
-        "1:\n"
-        "mov %2, %%ds\n"
-        "mov %2, %%es\n"
-        "mov %2, %%ss\n"
-        "ltr %w3\n"
-        :
-        : "m"(gdt_pointer), "i"(uint64_t(kernel_code_selector)), "r"(uint32_t(kernel_data_selector)), "r"(uint32_t(tss_selector))
-        : "rax", "memory");
+    if (per_cpu) {
+        // Secondary CPUs arrive from the trampoline on its own selectors:
+        // reload every segment register from the new table.
+        asm volatile(
+            "lgdt %0\n"
+            "pushq %1\n"
+            "leaq 1f(%%rip), %%rax\n"
+            "pushq %%rax\n"
+            "lretq\n"
+            "1:\n"
+            "mov %2, %%ds\n"
+            "mov %2, %%es\n"
+            "mov %2, %%ss\n"
+            "ltr %w3\n"
+            :
+            : "m"(gdt_pointer), "i"(uint64_t(kernel_code_selector)), "r"(uint32_t(kernel_data_selector)), "r"(uint32_t(tss_selector))
+            : "rax", "memory");
+    } else {
+        // The boot CPU runs on entry.S's early GDT, which holds the same code
+        // and data descriptors at the same selectors: the loaded segment
+        // registers stay valid, and each reload would only cost time (under
+        // TCG every one ends a translation block).
+        asm volatile("lgdt %0\n"
+                     "ltr %w1\n"
+                     :
+                     : "m"(gdt_pointer), "r"(uint32_t(tss_selector))
+                     : "memory");
+    }
 
-    if (!g_idt_built)
-        build_idt();
-    TablePointer idt_pointer { uint16_t(sizeof(g_idt) - 1), reinterpret_cast<uint64_t>(g_idt.data()) };
+    TablePointer idt_pointer { uint16_t(idt_gates_end - idt_gates - 1), reinterpret_cast<uint64_t>(idt_gates) };
     asm volatile("lidt %0" ::"m"(idt_pointer));
 }
 

@@ -1,9 +1,9 @@
-/* 256 interrupt entry stubs, 16 bytes apart so the IDT can compute their
- * addresses. Each pushes a zero error code where the CPU pushes none, then the
+/* 256 interrupt entry stubs, 16 bytes apart, and the IDT that points at
+ * them. Each stub pushes a zero error code where the CPU pushes none, then the
  * vector, and joins the common path, which saves the general registers and the
  * FPU/SSE state (the image may use SSE anywhere) around interrupt_dispatch(). */
 
-    .section .text
+    .section .text.interrupt_stubs, "ax", @progbits
     .code64
 
     .balign 16
@@ -62,3 +62,39 @@ interrupt_common:
     pop %rax
     add $16, %rsp               /* vector and error code */
     iretq
+
+/* The IDT, complete at link time: nothing to build at boot. A gate splits its
+ * handler's address into bits 15:0, 31:16 and 63:32; the linker script defines
+ * those parts of interrupt_stubs (and checks that adding a stub's offset never
+ * carries out of the low part), so each gate is the low part plus 16 * vector.
+ * Gates: selector 0x08, present, DPL 0, 64-bit interrupt gate (0x8e). Faults
+ * that must work on a broken stack get their own: NMI, double fault, machine
+ * check and page fault (so a thread overflowing into its guard page still
+ * gets a clear report). load_descriptor_tables() gives each slot a stack. */
+    .section .rodata.idt, "a", @progbits
+    .balign 16
+    .globl idt_gates
+idt_gates:
+    .set vector, 0
+    .rept 256
+    .short interrupt_stubs_bits_15_0 + 16 * vector
+    .short 0x08
+    .if vector == 2
+    .byte 2                         /* ist_nmi */
+    .elseif vector == 8
+    .byte 1                         /* ist_double_fault */
+    .elseif vector == 14
+    .byte 4                         /* ist_page_fault */
+    .elseif vector == 18
+    .byte 3                         /* ist_machine_check */
+    .else
+    .byte 0
+    .endif
+    .byte 0x8e
+    .short interrupt_stubs_bits_31_16
+    .long interrupt_stubs_bits_63_32
+    .long 0
+    .set vector, vector + 1
+    .endr
+    .globl idt_gates_end
+idt_gates_end:

@@ -23,15 +23,13 @@ bool g_nx = false;
 AddressSpace g_kernel_space;
 IrqSpinLock g_lock;
 
+// Computed without branches: under TCG each branch on the boot path is a
+// translation block, and every mapping call starts here.
 uint64_t leaf_bits(PageFlags flags)
 {
-    uint64_t bits = present;
-    if (flags.writable)
-        bits |= writable;
-    if (!flags.executable && g_nx)
-        bits |= no_execute;
-    if (flags.cache == Cache::Uncached)
-        bits |= cache_disable | write_through;
+    uint64_t bits = present | (uint64_t(flags.writable) * writable);
+    bits |= uint64_t(!flags.executable & g_nx) * no_execute;
+    bits |= uint64_t(flags.cache == Cache::Uncached) * (cache_disable | write_through);
     return bits;
 }
 
@@ -87,7 +85,7 @@ Result<uint64_t*> AddressSpace::table_for(uint64_t address, int level)
 
 Result<void> AddressSpace::identity_map(uint64_t address, uint64_t size, PageFlags flags)
 {
-    if ((address & (small_page - 1)) || (size & (small_page - 1)) || address >= max_physical || size > max_physical - address) {
+    if ((((address | size) & (small_page - 1)) != 0) | (address >= max_physical) | (size > max_physical - address)) {
         log::error("paging: refusing to map {:#x}+{:#x}: misaligned or beyond physical space", address, size);
         return Error::InvalidArgument;
     }

@@ -141,6 +141,14 @@ TEST_F(AcpiTest, RsdpValidation)
     clear_log();
     EXPECT_EQ(acpi::parse_rsdp(rsdp(0, 0, 0)).error(), Error::Corrupt);
     EXPECT_TRUE(log_contains("neither an RSDT nor an XSDT"));
+
+    // ACPI 1.0 has no length field: whatever those bytes hold is never used
+    // as one, not even while explaining why the RSDP was refused.
+    clear_log();
+    auto v1_garbage_length = rsdp(0, 0, 0);
+    v1_garbage_length.resize(36, 0xff); // bytes past the 20 that would be a length of 0xffffffff
+    EXPECT_EQ(acpi::parse_rsdp(v1_garbage_length).error(), Error::Corrupt);
+    EXPECT_TRUE(log_contains("neither an RSDT nor an XSDT"));
 }
 
 TEST_F(AcpiTest, RsdpAtTheEdgeOfReadableMemoryIsRefused)

@@ -17,7 +17,7 @@ namespace {
 // first 4 GiB is what can be read.
 class EarlyPhysicalMemory final : public PhysicalMemory {
 public:
-    bool read(uint64_t address, void* out, size_t size) const override
+    [[gnu::always_inline]] bool read(uint64_t address, void* out, size_t size) const override
     {
         constexpr uint64_t limit = 4ull << 30;
         if (address >= limit || size > limit - address)

@@ -193,6 +193,8 @@ boot_magic:
     .long 0
 
     .balign 16
+/* The kernel's own GDT (descriptor_tables.cpp) keeps these two descriptors at
+ * these selectors: the boot CPU does not reload its segment registers. */
 early_gdt:
     .quad 0
     .quad 0x00af9a000000ffff                /* 0x08: 64-bit code */

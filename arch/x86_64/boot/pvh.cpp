@@ -18,7 +18,7 @@ MemoryType memory_type_from_e820(uint32_t type)
 namespace {
 
 // Copies a NUL-terminated string of at most `max` bytes out of loader memory.
-size_t read_string(const PhysicalMemory& memory, uint64_t address, char* out, size_t max)
+[[gnu::always_inline]] inline size_t read_string(const PhysicalMemory& memory, uint64_t address, char* out, size_t max)
 {
     size_t length = 0;
     while (length + 1 < max) {
@@ -35,7 +35,7 @@ size_t read_string(const PhysicalMemory& memory, uint64_t address, char* out, si
 
 Result<void> convert_pvh(const PhysicalMemory& memory, uint64_t start_info_address, BootInfo& info)
 {
-    HvmStartInfo start {};
+    HvmStartInfo start; // filled by the read, or not used
     if (!memory.read(start_info_address, &start, sizeof(start))) {
         log::error("pvh: start info at {:#x} is not readable", start_info_address);
         return Error::Corrupt;
