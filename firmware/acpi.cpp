@@ -427,7 +427,7 @@ public:
         uint32_t length = header.length;
         uint8_t* storage = m_inline;
         if (length > inline_capacity) {
-            m_heap = new (std::nothrow) uint8_t[length];
+            m_heap = new (std::nothrow) uint8_t[length + slack];
             if (!m_heap) {
                 log::warn("acpi: no memory to copy the {}-byte {} at {:#x}", length, printable(header.signature, 4).view(),
                     address);
@@ -439,6 +439,9 @@ public:
             warn_unreadable(header, address);
             return Error::OutOfRange;
         }
+        constexpr uint64_t zeroes = 0;
+        static_assert(sizeof(zeroes) == slack);
+        __builtin_memcpy(storage + length, &zeroes, slack);
         if (uint8_t sum = firmware::sum_bytes(storage, length); sum != 0) {
             warn_checksum(header, address, sum);
             return Error::Corrupt;
@@ -461,13 +464,48 @@ public:
         return out;
     }
 
+    // Zero bytes after the table: a parser may read a small header at any
+    // offset below length() before checking how long the entry really is.
+    static constexpr uint32_t slack = 8;
+
 private:
     static constexpr uint32_t inline_capacity = 4096;
-    uint8_t m_inline[inline_capacity];
+    uint8_t m_inline[inline_capacity + slack];
     uint8_t* m_heap = nullptr;
     const uint8_t* m_bytes = nullptr;
     uint32_t m_length = 0;
 };
+
+// The bytes each MADT entry type must have for the fields read from it; the
+// header's two for the types that are skipped.
+constexpr std::array<uint8_t, 256> madt_minimum_lengths = [] {
+    std::array<uint8_t, 256> lengths {};
+    lengths.fill(sizeof(madt::EntryHeader));
+    lengths[madt::local_apic] = sizeof(madt::LocalApic);
+    lengths[madt::local_x2apic] = sizeof(madt::LocalX2Apic);
+    lengths[madt::io_apic] = sizeof(madt::IoApic);
+    lengths[madt::interrupt_override] = sizeof(madt::InterruptOverride);
+    lengths[madt::local_apic_address_override] = sizeof(madt::LocalApicAddressOverride);
+    return lengths;
+}();
+
+// Says which of the MADT entry checks failed, in the order a reader would
+// apply them; reached only once their combined test has failed.
+[[gnu::cold, gnu::noinline]] Error diagnose_madt_entry(uint32_t offset, uint32_t length, madt::EntryHeader entry)
+{
+    uint32_t remaining = length - offset;
+    if (remaining < sizeof(madt::EntryHeader))
+        log::warn("acpi: MADT: {} stray byte(s) at offset {} are too short for an entry", remaining, offset);
+    else if (entry.length < sizeof(madt::EntryHeader))
+        log::warn("acpi: MADT: entry type {} at offset {} has length {}; table is corrupt", entry.type, offset, entry.length);
+    else if (entry.length > remaining)
+        log::warn("acpi: MADT: entry type {} at offset {} (length {}) runs past the table end ({})", entry.type, offset,
+            entry.length, length);
+    else
+        log::warn("acpi: MADT: entry type {} at offset {} has length {}, needs {}", entry.type, offset, entry.length,
+            madt_minimum_lengths[entry.type]);
+    return Error::Corrupt;
+}
 
 Result<void> parse_madt_entries(const PhysicalMemory& memory, uint64_t address, PlatformInfo& info)
 {
@@ -498,36 +536,18 @@ Result<void> parse_madt_entries(const PhysicalMemory& memory, uint64_t address, 
 
     uint32_t offset = sizeof(MadtHeader);
     while (offset < length) {
-        if (length - offset < sizeof(madt::EntryHeader)) {
-            log::warn("acpi: MADT: {} stray byte(s) at offset {} are too short for an entry", length - offset, offset);
-            return Error::Corrupt;
-        }
+        // The header is readable even in a table's last byte (TableCopy
+        // leaves zeroes after it); every check on it in one test, as each
+        // branch here is a translation block on the boot path.
         auto entry = table.object_at<madt::EntryHeader>(offset);
-        if (entry.length < sizeof(entry)) {
-            log::warn("acpi: MADT: entry type {} at offset {} has length {}; table is corrupt", entry.type, offset,
-                entry.length);
-            return Error::Corrupt;
-        }
-        if (entry.length > length - offset) {
-            log::warn("acpi: MADT: entry type {} at offset {} (length {}) runs past the table end ({})", entry.type,
-                offset, entry.length, length);
-            return Error::Corrupt;
-        }
-        auto read_entry = [&](auto& out) -> bool {
-            if (entry.length < sizeof(out)) {
-                log::warn("acpi: MADT: entry type {} at offset {} has length {}, needs {}", entry.type, offset,
-                    entry.length, sizeof(out));
-                return false;
-            }
-            out = table.object_at<std::remove_reference_t<decltype(out)>>(offset);
-            return true;
-        };
+        uint32_t remaining = length - offset;
+        if ((remaining < sizeof(madt::EntryHeader)) | (entry.length < madt_minimum_lengths[entry.type])
+            | (entry.length > remaining))
+            return diagnose_madt_entry(offset, length, entry);
 
         switch (entry.type) {
         case madt::local_apic: {
-            madt::LocalApic cpu;
-            if (!read_entry(cpu))
-                return Error::Corrupt;
+            auto cpu = table.object_at<madt::LocalApic>(offset);
             // 0xff is the broadcast id: firmware uses it for placeholder entries.
             if (cpu.apic_id == 0xff)
                 log::debug("acpi: MADT: local APIC entry with id 0xff ignored");
@@ -536,9 +556,7 @@ Result<void> parse_madt_entries(const PhysicalMemory& memory, uint64_t address, 
             break;
         }
         case madt::local_x2apic: {
-            madt::LocalX2Apic cpu;
-            if (!read_entry(cpu))
-                return Error::Corrupt;
+            auto cpu = table.object_at<madt::LocalX2Apic>(offset);
             if (cpu.x2apic_id == 0xffffffff)
                 log::debug("acpi: MADT: local x2APIC entry with id 0xffffffff ignored");
             else
@@ -546,9 +564,7 @@ Result<void> parse_madt_entries(const PhysicalMemory& memory, uint64_t address, 
             break;
         }
         case madt::io_apic: {
-            madt::IoApic ioapic;
-            if (!read_entry(ioapic))
-                return Error::Corrupt;
+            auto ioapic = table.object_at<madt::IoApic>(offset);
             if (ioapic.address == 0) {
                 log::warn("acpi: MADT: IOAPIC id {} at address 0 ignored", ioapic.id);
             } else if (info.ioapic_count == info.ioapics.size()) {
@@ -559,9 +575,7 @@ Result<void> parse_madt_entries(const PhysicalMemory& memory, uint64_t address, 
             break;
         }
         case madt::interrupt_override: {
-            madt::InterruptOverride iso;
-            if (!read_entry(iso))
-                return Error::Corrupt;
+            auto iso = table.object_at<madt::InterruptOverride>(offset);
             uint16_t flags = iso.flags;
             uint16_t polarity = flags & inti::polarity_mask;
             uint16_t trigger = (flags >> inti::trigger_shift) & inti::trigger_mask;
@@ -584,9 +598,7 @@ Result<void> parse_madt_entries(const PhysicalMemory& memory, uint64_t address, 
             break;
         }
         case madt::local_apic_address_override: {
-            madt::LocalApicAddressOverride apic;
-            if (!read_entry(apic))
-                return Error::Corrupt;
+            auto apic = table.object_at<madt::LocalApicAddressOverride>(offset);
             if (apic.address == 0)
                 log::warn("acpi: MADT: local APIC address override to 0 ignored");
             else

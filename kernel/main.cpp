@@ -122,7 +122,7 @@ bool resolve_sleep_type(PowerControl& power)
 enum Phase : uint8_t { KernelMain, Memory, Paging, Platform, Clock, Cpus, phase_count };
 constexpr const char* phase_names[phase_count] = { "kernel_main", "memory", "paging", "platform", "clock", "cpus" };
 uint64_t g_phase_counter[phase_count];
-inline void checkpoint(Phase phase) { g_phase_counter[phase] = arch::read_cycle_counter(); }
+inline void checkpoint(Phase phase) { arch::record_cycle_counter(g_phase_counter[phase]); }
 
 // Buses: virtio-mmio (command line, else ACPI) and PCI. Drivers bind as
 // devices are found; a device that fails is reported and left alone. Runs on

@@ -140,15 +140,21 @@ Result<void> init(const BootInfo& boot_info, bool heap_debug_checks)
     std::span<const MemoryRange> map { g_normalized, g_normalized_count };
     // One pass: RAM total, the ranges to map, and the end of usable RAM (the
     // allocator's limit; the map is sorted).
+    // Totals are kept in locals and stored once: a global updated in the
+    // loop would make the compiler add "was it written" flags and branches.
     uint64_t limit = 0;
+    uint64_t ram_bytes = 0;
+    size_t boot_mapped_count = 0;
     for (const MemoryRange& range : map) {
         if (range.type == MemoryType::Usable) {
-            g_ram_bytes += range.length;
+            ram_bytes += range.length;
             limit = range.end() & ~(page - 1);
         }
         if (mapped_at_boot(range))
-            g_boot_mapped[g_boot_mapped_count++] = range;
+            g_boot_mapped[boot_mapped_count++] = range;
     }
+    g_ram_bytes = ram_bytes;
+    g_boot_mapped_count = boot_mapped_count;
 
     // Never handed out: the null page, the image and the boot modules.
     MemoryRange* excluded = g_excluded;
@@ -203,17 +209,11 @@ Result<void> init(const BootInfo& boot_info, bool heap_debug_checks)
 
 bool mapped_at_boot(const MemoryRange& range)
 {
+    // RAM and the ACPI ranges always; anything else (reserved, unusable, an
+    // unknown type) only below 4 GiB, where firmware tables and devices live.
     constexpr uint64_t four_gib = 4ull << 30;
-    switch (range.type) {
-    case MemoryType::Usable:
-    case MemoryType::AcpiReclaimable:
-    case MemoryType::AcpiNvs:
-        return true;
-    case MemoryType::Reserved:
-    case MemoryType::Unusable:
-        return range.end() <= four_gib;
-    }
-    return false;
+    static_assert(MemoryType::Usable < MemoryType::AcpiNvs && MemoryType::AcpiReclaimable < MemoryType::AcpiNvs);
+    return (range.type <= MemoryType::AcpiNvs) | (range.end() <= four_gib);
 }
 
 std::span<const MemoryRange> boot_mapped_ranges() { return { g_boot_mapped, g_boot_mapped_count }; }
