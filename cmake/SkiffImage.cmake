@@ -3,9 +3,12 @@
 # time under LTO, so the link gets these as well.
 set(SKIFF_IMAGE_ALIGN_FLAGS -falign-functions=1 -falign-jumps=1 -falign-loops=1 -falign-labels=1)
 
-# Freestanding compilation of the image (kernel layers + app).
+# Freestanding compilation of the image (kernel layers + app). -fbuiltin
+# undoes the -fno-builtin that -ffreestanding implies (as Linux does on
+# x86-64): lib/freestanding implements memcpy and friends with their standard
+# meaning, and a small copy of known size is then a move, not a call.
 set(SKIFF_IMAGE_CXX_FLAGS
-  -ffreestanding -fno-exceptions -fno-rtti -fno-asynchronous-unwind-tables
+  -ffreestanding -fbuiltin -fno-exceptions -fno-rtti -fno-asynchronous-unwind-tables
   -fno-pic -fno-pie -mno-red-zone -mcmodel=small -fno-stack-protector
   -fno-omit-frame-pointer -fno-plt -fcf-protection=none -mno-tls-direct-seg-refs
   -Wall -Wextra -Wno-unused-parameter
