@@ -174,6 +174,7 @@ def bench_script():
     number = r"[0-9][0-9,]*"
     for machine in ("microvm", "pc"):
         row = (rf"^\| {machine} \| [0-9.]+ \([0-9.]+\) \| [0-9.]+ \([0-9.]+\) \| [0-9.]+ (met|MISSED) "
+               rf"\(95%: [0-9.]+-[0-9.]+\) "
                rf"\| {number} (met|MISSED) \| {number} \({number}\), {number} \|$")
         check(re.search(row, proc.stdout, re.M), f"no complete {machine} row in:\n{proc.stdout}")
     check(re.search(rf"^\| fc-entry \| - \| - \| - \| {number} (met|MISSED) \| - \|$", proc.stdout, re.M),
