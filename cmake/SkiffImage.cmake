@@ -31,7 +31,7 @@ function(skiff_app_image name)
   cmake_parse_arguments(APP "" "" "SOURCES" ${ARGN})
   # The kernel is shared by all apps; the app's name (argv[0]) comes with it.
   set(app_name_source ${CMAKE_CURRENT_BINARY_DIR}/${name}_app_name.cpp)
-  file(WRITE ${app_name_source} "extern \"C\" const char skiff_app_name[] = \"${name}\";\n")
+  file(WRITE ${app_name_source} "extern \"C\" {\nchar skiff_app_name[] = \"${name}\";\n}\n")
   add_executable(${name}.elf ${APP_SOURCES} ${app_name_source})
   target_compile_options(${name}.elf PRIVATE ${SKIFF_IMAGE_CXX_FLAGS})
   target_include_directories(${name}.elf PRIVATE ${SKIFF_ROOT} ${SKIFF_ROOT}/api)

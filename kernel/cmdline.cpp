@@ -156,7 +156,7 @@ void CommandLine::reset()
     m_dropped = 0;
     m_warnings = 0;
     m_text_full = false;
-    m_argv[0] = m_program_name.data();
+    // argv[0] is the program name's, set or adopted before or after parsing.
     m_argv[1] = nullptr;
 }
 
@@ -289,69 +289,56 @@ const KernelParameter* CommandLine::find(std::string_view key) const
     return nullptr;
 }
 
-uint64_t CommandLine::get_uint(std::string_view key, uint64_t fallback) const
+uint64_t CommandLine::uint_value(const KernelParameter& parameter, uint64_t fallback)
 {
-    const KernelParameter* parameter = find(key);
-    if (!parameter)
-        return fallback;
-    if (auto value = parameter->has_value ? parse_uint(parameter->value) : std::nullopt)
+    if (auto value = parameter.has_value ? parse_uint(parameter.value) : std::nullopt)
         return *value;
-    log::warn("cmdline: {}='{}' is not a number (decimal or 0x hex, at most 2^64-1); using default {}", key,
-        printable(parameter->value).view(), fallback);
+    log::warn("cmdline: {}='{}' is not a number (decimal or 0x hex, at most 2^64-1); using default {}", parameter.key,
+        printable(parameter.value).view(), fallback);
     return fallback;
 }
 
-uint64_t CommandLine::get_size(std::string_view key, uint64_t fallback) const
+uint64_t CommandLine::size_value(const KernelParameter& parameter, uint64_t fallback)
 {
-    const KernelParameter* parameter = find(key);
-    if (!parameter)
-        return fallback;
-    if (auto value = parameter->has_value ? parse_size(parameter->value) : std::nullopt)
+    if (auto value = parameter.has_value ? parse_size(parameter.value) : std::nullopt)
         return *value;
-    log::warn("cmdline: {}='{}' is not a size (number with optional K/M/G/T); using default {}", key,
-        printable(parameter->value).view(), fallback);
+    log::warn("cmdline: {}='{}' is not a size (number with optional K/M/G/T); using default {}", parameter.key,
+        printable(parameter.value).view(), fallback);
     return fallback;
 }
 
-bool CommandLine::get_bool(std::string_view key, bool fallback) const
+bool CommandLine::bool_value(const KernelParameter& parameter, bool fallback)
 {
-    const KernelParameter* parameter = find(key);
-    if (!parameter)
-        return fallback;
-    if (!parameter->has_value)
+    if (!parameter.has_value)
         return true;
     for (std::string_view yes : { "1", "on", "yes", "true" }) {
-        if (equals_ignoring_case(parameter->value, yes))
+        if (equals_ignoring_case(parameter.value, yes))
             return true;
     }
     for (std::string_view no : { "0", "off", "no", "false" }) {
-        if (equals_ignoring_case(parameter->value, no))
+        if (equals_ignoring_case(parameter.value, no))
             return false;
     }
-    log::warn("cmdline: {}='{}' is not a boolean (1/0, on/off, yes/no, true/false); using default {}", key,
-        printable(parameter->value).view(), fallback);
+    log::warn("cmdline: {}='{}' is not a boolean (1/0, on/off, yes/no, true/false); using default {}", parameter.key,
+        printable(parameter.value).view(), fallback);
     return fallback;
 }
 
-std::string_view CommandLine::get_string(std::string_view key, std::string_view fallback) const
+std::string_view CommandLine::string_value(const KernelParameter& parameter, std::string_view fallback)
 {
-    const KernelParameter* parameter = find(key);
-    if (!parameter)
-        return fallback;
-    if (parameter->has_value)
-        return parameter->value;
-    log::warn("cmdline: {} needs a value ({}=...); using default '{}'", key, key, printable(fallback).view());
+    if (parameter.has_value)
+        return parameter.value;
+    log::warn("cmdline: {} needs a value ({}=...); using default '{}'", parameter.key, parameter.key,
+        printable(fallback).view());
     return fallback;
 }
 
-size_t CommandLine::get_choice(std::string_view key, std::span<const std::string_view> choices, size_t fallback) const
+size_t CommandLine::choice_value(const KernelParameter& parameter, std::span<const std::string_view> choices,
+    size_t fallback)
 {
-    const KernelParameter* parameter = find(key);
-    if (!parameter)
-        return fallback;
-    if (parameter->has_value) {
+    if (parameter.has_value) {
         for (size_t i = 0; i < choices.size(); ++i) {
-            if (parameter->value == choices[i])
+            if (parameter.value == choices[i])
                 return i;
         }
     }
@@ -363,9 +350,39 @@ size_t CommandLine::get_choice(std::string_view key, std::span<const std::string
         list.put(choices[i]);
     }
     std::string_view fallback_name = fallback < choices.size() ? choices[fallback] : std::string_view("(none)");
-    log::warn("cmdline: {}='{}' is not one of {}; using default '{}'", key, printable(parameter->value).view(),
-        list.view(), fallback_name);
+    log::warn("cmdline: {}='{}' is not one of {}; using default '{}'", parameter.key,
+        printable(parameter.value).view(), list.view(), fallback_name);
     return fallback;
+}
+
+uint64_t CommandLine::get_uint(std::string_view key, uint64_t fallback) const
+{
+    const KernelParameter* parameter = find(key);
+    return parameter ? uint_value(*parameter, fallback) : fallback;
+}
+
+uint64_t CommandLine::get_size(std::string_view key, uint64_t fallback) const
+{
+    const KernelParameter* parameter = find(key);
+    return parameter ? size_value(*parameter, fallback) : fallback;
+}
+
+bool CommandLine::get_bool(std::string_view key, bool fallback) const
+{
+    const KernelParameter* parameter = find(key);
+    return parameter ? bool_value(*parameter, fallback) : fallback;
+}
+
+std::string_view CommandLine::get_string(std::string_view key, std::string_view fallback) const
+{
+    const KernelParameter* parameter = find(key);
+    return parameter ? string_value(*parameter, fallback) : fallback;
+}
+
+size_t CommandLine::get_choice(std::string_view key, std::span<const std::string_view> choices, size_t fallback) const
+{
+    const KernelParameter* parameter = find(key);
+    return parameter ? choice_value(*parameter, choices, fallback) : fallback;
 }
 
 } // namespace skiff

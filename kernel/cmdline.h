@@ -61,6 +61,9 @@ public:
     // "app"), argv()[argc()] == nullptr; every string is NUL-terminated and
     // lives in the object. The program name may be set before or after parse().
     void set_program_name(std::string_view name);
+    // argv()[0] becomes `name` itself, not a copy: for a NUL-terminated,
+    // writable name that outlives the object (the image's own app name).
+    void adopt_program_name(char* name) { m_argv[0] = name; }
     int argc() const { return static_cast<int>(m_argument_count + 1); }
     char** argv() { return m_argv.data(); }
     // The arguments after the program name, as views.
@@ -86,6 +89,15 @@ public:
     {
         return get_choice(key, std::span<const std::string_view>(choices.begin(), choices.size()), fallback);
     }
+
+    // The same typed readings for one parameter already in hand (for a
+    // caller that reads several keys in one pass over parameters()).
+    static uint64_t uint_value(const KernelParameter& parameter, uint64_t fallback);
+    static uint64_t size_value(const KernelParameter& parameter, uint64_t fallback);
+    static bool bool_value(const KernelParameter& parameter, bool fallback);
+    static std::string_view string_value(const KernelParameter& parameter, std::string_view fallback);
+    static size_t choice_value(const KernelParameter& parameter, std::span<const std::string_view> choices,
+        size_t fallback);
 
     // Calls fn for every occurrence of key, in command-line order. fn takes
     // either `const KernelParameter&` or `std::string_view` (the value).

@@ -15,6 +15,7 @@
 #include "kernel/sched/thread.h"
 #include "kernel/sync/mutex.h"
 #include "kernel/kernel.h"
+#include "kernel/kernel_options.h"
 #include "kernel/memory.h"
 #include "lib/log.h"
 
@@ -25,7 +26,8 @@
 
 extern "C" void (*__init_array_start[])();
 extern "C" void (*__init_array_end[])();
-extern "C" const char skiff_app_name[];
+// The app's name, generated with its image: argv[0], writable as C promises.
+extern "C" char skiff_app_name[];
 
 namespace skiff {
 
@@ -38,13 +40,6 @@ constinit CommandLine g_command_line_instance;
 CommandLine& command_line() { return g_command_line_instance; }
 PlatformInfo g_platform;
 bool g_platform_known = false;
-
-void apply_log_level(const CommandLine& command_line)
-{
-    static constexpr std::string_view levels[] = { "error", "warn", "info", "debug" };
-    size_t level = command_line.get_choice("loglevel", levels, size_t(log::Level::Warn));
-    log::set_level(static_cast<log::Level>(level));
-}
 
 // The page tables boot builds (four pages on microvm, seven on pc, with up to
 // 1 GiB of RAM) come from this pool in the image, so building them runs no
@@ -171,14 +166,15 @@ SystemInfo system_info()
     checkpoint(KernelMain);
     CommandLine& g_command_line = command_line();
     g_command_line.parse(boot_info.command_line_view());
-    apply_log_level(g_command_line);
+    const KernelOptions options = read_kernel_options(g_command_line);
+    log::set_level(options.log_level);
     log::info("boot: entered through {}, command line '{}'", boot_protocol_name(boot_info.protocol), boot_info.command_line_view());
     if (boot_info.command_line_truncated)
         log::warn("boot: the command line was longer than {} bytes and was truncated", BootInfo::max_command_line);
     if (boot_info.memory_map_truncated)
         log::warn("boot: the memory map had more than {} entries; the rest is ignored", BootInfo::max_memory_ranges);
 
-    if (memory::init(boot_info, g_command_line.get_bool("heap_debug", false)).is_error()) {
+    if (memory::init(boot_info, options.heap_debug).is_error()) {
         console::print("skiff: not enough memory to run (or no usable memory map)");
         arch::power_off(exit_status::out_of_memory);
     }
@@ -194,7 +190,7 @@ SystemInfo system_info()
     checkpoint(Platform);
     arch::set_power_control(g_platform_known ? &g_platform : nullptr, resolve_sleep_type);
     arch::set_interrupt_platform(g_platform_known ? &g_platform : nullptr);
-    clock::init(g_command_line.get_uint("tsc_khz", 0), boot_info.entry_tsc);
+    clock::init(options.tsc_khz, boot_info.entry_tsc);
     checkpoint(Clock);
     sched::init_boot_cpu();
     uint64_t smp_start = arch::read_cycle_counter();
@@ -205,12 +201,12 @@ SystemInfo system_info()
         log::info("smp: {} CPU(s) online in {} us", online, clock::counter_to_ns(arch::read_cycle_counter() - smp_start) / 1000);
     checkpoint(Cpus);
     block::set_prober(probe_devices);
-    if (g_command_line.has_flag("probe_devices_at_boot"))
+    if (options.probe_devices_at_boot)
         probe_devices();
     run_static_constructors();
 
-    g_command_line.set_program_name(skiff_app_name);
-    if (g_command_line.has_flag("boottime")) {
+    g_command_line.adopt_program_name(skiff_app_name);
+    if (options.boottime) {
         uint64_t main_tsc = arch::read_cycle_counter();
         uint64_t previous = boot_info.entry_tsc;
         for (size_t i = 0; i < phase_count; ++i) {

@@ -54,18 +54,28 @@ public:
     Result(T&& value) : m_has_value(true) { new (&m_storage) T(std::move(value)); }
     Result(Error error) : m_error(error), m_has_value(false) {}
 
-    Result(const Result& other) : m_error(other.m_error), m_has_value(other.m_has_value)
+    // Trivial copies and destructor when T has them: the Result is then
+    // passed and returned in registers (rax:rdx for a pointer or integer)
+    // instead of through memory behind a hidden pointer.
+    Result(const Result&) requires std::is_trivially_copy_constructible_v<T> = default;
+    Result(const Result& other) requires(!std::is_trivially_copy_constructible_v<T>)
+        : m_error(other.m_error)
+        , m_has_value(other.m_has_value)
     {
         if (m_has_value)
             new (&m_storage) T(other.value());
     }
-    Result(Result&& other) : m_error(other.m_error), m_has_value(other.m_has_value)
+    Result(Result&&) requires std::is_trivially_move_constructible_v<T> = default;
+    Result(Result&& other) requires(!std::is_trivially_move_constructible_v<T>)
+        : m_error(other.m_error)
+        , m_has_value(other.m_has_value)
     {
         if (m_has_value)
             new (&m_storage) T(std::move(other.value()));
     }
     Result& operator=(const Result&) = delete;
-    ~Result()
+    ~Result() requires std::is_trivially_destructible_v<T> = default;
+    ~Result() requires(!std::is_trivially_destructible_v<T>)
     {
         if (m_has_value)
             value().~T();

@@ -2,6 +2,7 @@
 // checks the structural promises: views point into the object, argv is
 // NUL-terminated and nullptr-ended, limits hold.
 #include "kernel/cmdline.h"
+#include "kernel/kernel_options.h"
 
 #include "lib/log.h"
 
@@ -92,6 +93,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     // A key never contains "=", so this one is always absent.
     check(line->get_uint("absent=key", 5) == 5);
     check(line->get_string("absent=key", "d") == "d");
+
+    // The kernel's own options agree with the one-key lookups they replace.
+    KernelOptions options = read_kernel_options(*line);
+    check(options.tsc_khz == line->get_uint("tsc_khz", 0));
+    check(options.heap_debug == line->get_bool("heap_debug", false));
+    check(options.boottime == line->get_bool("boottime", false));
+    check(size_t(options.log_level) == line->get_choice("loglevel", { "error", "warn", "info", "debug" }, 1));
 
     line->set_program_name(text.substr(0, size % 100));
     check(std::strlen(line->argv()[0]) <= CommandLine::max_program_name);

@@ -336,6 +336,22 @@ TEST(CommandLine, ProgramName)
     EXPECT_EQ(other->argc(), 2);
 }
 
+TEST(CommandLine, AdoptedProgramNameIsNotCopied)
+{
+    char name[] = "hello";
+    auto line = std::make_unique<CommandLine>();
+    line->adopt_program_name(name);
+    line->parse("-- a b");
+    EXPECT_EQ(line->argv()[0], name);
+    EXPECT_EQ(line->argc(), 3);
+    line->parse("again");
+    EXPECT_EQ(line->argv()[0], name);
+    EXPECT_EQ(line->argv()[1], nullptr);
+    line->set_program_name("copied");
+    EXPECT_STREQ(line->argv()[0], "copied");
+    EXPECT_NE(line->argv()[0], name);
+}
+
 TEST(CommandLine, LastOccurrenceWins)
 {
     auto line = parsed("mem=1 flag mem=2 other mem=0x3 flag=off");
