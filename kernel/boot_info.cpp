@@ -20,15 +20,15 @@ void boot_info_reset(BootInfo& info, BootProtocol protocol, uint64_t entry_tsc)
 
 void boot_info_add_memory(BootInfo& info, uint64_t base, uint64_t length, MemoryType type)
 {
-    if (length == 0)
-        return;
-    if (info.memory_range_count >= info.memory_map.size()) {
-        info.memory_map_truncated = true;
+    // Empty ranges are skipped; past the last slot the map is marked truncated.
+    // Both in one test: each branch is a translation block on the boot path.
+    bool full = info.memory_range_count >= info.memory_map.size();
+    if ((length == 0) | full) {
+        info.memory_map_truncated |= full & (length != 0);
         return;
     }
     // A range that wraps past 2^64 is clipped, not trusted.
-    if (base + length < base)
-        length = ~uint64_t(0) - base;
+    length = base + length < base ? ~uint64_t(0) - base : length;
     info.memory_map[info.memory_range_count++] = { base, length, type };
 }
 

@@ -19,15 +19,16 @@ enum class BootProtocol : uint8_t { Pvh, Linux64, Multiboot2 };
 namespace detail {
 // At namespace scope, so it is in the image rather than rebuilt on the stack
 // at each call.
-inline constexpr std::string_view boot_protocol_names[] = { "pvh", "linux64", "multiboot2" };
-static_assert(std::size(boot_protocol_names) == size_t(BootProtocol::Multiboot2) + 1);
+inline constexpr std::string_view boot_protocol_names[] = { "pvh", "linux64", "multiboot2", "unknown" };
+static_assert(std::size(boot_protocol_names) == size_t(BootProtocol::Multiboot2) + 2);
 } // namespace detail
 
 constexpr std::string_view boot_protocol_name(BootProtocol protocol)
 {
-    // A table, not a switch: one bounds check instead of a compare per name.
+    // A table with "unknown" last, indexed without a branch.
+    constexpr size_t unknown = std::size(detail::boot_protocol_names) - 1;
     auto index = static_cast<size_t>(protocol);
-    return index < std::size(detail::boot_protocol_names) ? detail::boot_protocol_names[index] : "unknown";
+    return detail::boot_protocol_names[index < unknown ? index : unknown];
 }
 
 // Ordered by precedence: where ranges overlap, the higher value wins.

@@ -110,6 +110,27 @@ TEST(Pvh, UnterminatedCommandLineIsBounded)
     EXPECT_EQ(info.command_line[info.command_line_length], '\0');
 }
 
+TEST(Pvh, CommandLineThatExactlyFitsIsNotTruncated)
+{
+    PvhFixture f;
+    std::string line(BootInfo::max_command_line - 1, 'y');
+    f.memory.place(0x2000, line.c_str(), line.size() + 1);
+    f.commit();
+    BootInfo info;
+    boot_info_reset(info, BootProtocol::Pvh, 0);
+    ASSERT_TRUE(convert_pvh(f.memory, 0x1000, info));
+    EXPECT_EQ(info.command_line_view(), line);
+    EXPECT_FALSE(info.command_line_truncated);
+
+    // One byte more is cut, and said to be.
+    std::string longer = line + "z";
+    f.memory.place(0x2000, longer.c_str(), longer.size() + 1);
+    boot_info_reset(info, BootProtocol::Pvh, 0);
+    ASSERT_TRUE(convert_pvh(f.memory, 0x1000, info));
+    EXPECT_EQ(info.command_line_view(), line);
+    EXPECT_TRUE(info.command_line_truncated);
+}
+
 namespace {
 
 // Firecracker's zero page: e820 as its arch/x86_64 code writes it.

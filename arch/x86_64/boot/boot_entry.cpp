@@ -20,7 +20,7 @@ public:
     [[gnu::always_inline]] bool read(uint64_t address, void* out, size_t size) const override
     {
         constexpr uint64_t limit = 4ull << 30;
-        if (address >= limit || size > limit - address)
+        if ((address >= limit) | (size > limit - address)) // one test, one block under TCG
             return false;
         std::memcpy(out, reinterpret_cast<const void*>(address), size);
         return true;
@@ -37,20 +37,18 @@ extern "C" [[noreturn]] void boot_entry(uint64_t pointer, uint32_t protocol, uin
 {
     console::init();
     EarlyPhysicalMemory memory;
+    // An if-chain, PVH first: QEMU's and Firecracker's usual way in decides
+    // in one test (each test is a translation block under TCG).
     Result<void> converted = Error::InvalidArgument;
-    switch (protocol) {
-    case entry_pvh:
+    if (protocol == entry_pvh) [[likely]] {
         boot_info_reset(g_boot_info, BootProtocol::Pvh, entry_tsc);
         converted = convert_pvh(memory, pointer, g_boot_info);
-        break;
-    case entry_linux64:
+    } else if (protocol == entry_linux64) {
         boot_info_reset(g_boot_info, BootProtocol::Linux64, entry_tsc);
         converted = convert_linux64(memory, pointer, g_boot_info);
-        break;
-    case entry_multiboot2:
+    } else if (protocol == entry_multiboot2) {
         boot_info_reset(g_boot_info, BootProtocol::Multiboot2, entry_tsc);
         converted = convert_multiboot2(memory, magic, pointer, g_boot_info);
-        break;
     }
     if (converted.is_error()) {
         console::print("skiff: cannot use what the {} loader handed over: {}",

@@ -2,17 +2,17 @@
 #include "arch/x86_64/boot/protocol_structs.h"
 #include "lib/log.h"
 
+#include <iterator>
+
 namespace skiff::boot {
 
 MemoryType memory_type_from_e820(uint32_t type)
 {
-    switch (type) {
-    case 1: return MemoryType::Usable;
-    case 3: return MemoryType::AcpiReclaimable;
-    case 4: return MemoryType::AcpiNvs;
-    case 5: return MemoryType::Unusable;
-    default: return MemoryType::Reserved; // 2 and anything unknown
-    }
+    // 0, 2 and anything unknown are reserved. A lookup rather than a switch:
+    // no branch per memory-map entry on the boot path.
+    static constexpr MemoryType types[] = { MemoryType::Reserved, MemoryType::Usable, MemoryType::Reserved,
+        MemoryType::AcpiReclaimable, MemoryType::AcpiNvs, MemoryType::Unusable };
+    return types[type < std::size(types) ? type : 0];
 }
 
 namespace {
@@ -46,23 +46,26 @@ Result<void> convert_pvh(const PhysicalMemory& memory, uint64_t start_info_addre
     }
 
     if (start.cmdline_paddr != 0) {
-        // Scratch, written before it is read: not worth zeroing at boot.
-        [[gnu::section(".noinit")]] static char text[BootInfo::max_command_line + 1];
-        size_t length = read_string(memory, start.cmdline_paddr, text, sizeof(text));
-        boot_info_set_command_line(info, text, length);
+        // Straight into BootInfo; a line that fills it is cut there.
+        auto& line = info.command_line;
+        size_t length = read_string(memory, start.cmdline_paddr, line.data(), line.size());
+        info.command_line_length = length;
+        char next;
+        info.command_line_truncated = length + 1 == line.size()
+            && memory.read(start.cmdline_paddr + length, &next, 1) && next != '\0';
     }
     info.acpi_rsdp = start.rsdp_paddr;
 
-    if (start.version < 1 || start.memmap_paddr == 0 || start.memmap_entries == 0) {
+    if ((start.version < 1) | (start.memmap_paddr == 0) | (start.memmap_entries == 0)) {
         log::error("pvh: start info version {} carries no memory map", start.version);
         return Error::Unsupported;
     }
     if (start.memmap_entries > 4 * BootInfo::max_memory_ranges)
         log::warn("pvh: {} memory map entries, keeping {}", start.memmap_entries, BootInfo::max_memory_ranges);
-    uint32_t entries = start.memmap_entries;
-    if (entries > BootInfo::max_memory_ranges)
-        entries = BootInfo::max_memory_ranges;
-    for (uint32_t i = 0; i < entries; ++i) {
+    uint32_t count = start.memmap_entries;
+    if (count > BootInfo::max_memory_ranges)
+        count = BootInfo::max_memory_ranges;
+    for (uint32_t i = 0; i < count; ++i) {
         HvmMemmapEntry entry;
         if (!memory.read(start.memmap_paddr + uint64_t(i) * sizeof(entry), &entry, sizeof(entry))) {
             log::error("pvh: memory map entry {} is not readable", i);
