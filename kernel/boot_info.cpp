@@ -1,4 +1,5 @@
 #include "kernel/boot_info.h"
+#include "lib/one_test.h"
 
 namespace skiff {
 
@@ -23,7 +24,7 @@ void boot_info_add_memory(BootInfo& info, uint64_t base, uint64_t length, Memory
     // Empty ranges are skipped; past the last slot the map is marked truncated.
     // Both in one test: each branch is a translation block on the boot path.
     bool full = info.memory_range_count >= info.memory_map.size();
-    if ((length == 0) | full) {
+    if (as_one_test((length == 0) | full)) {
         info.memory_map_truncated |= full & (length != 0);
         return;
     }

@@ -4,6 +4,7 @@
 #include "kernel/panic.h"
 #include "lib/log.h"
 #include "lib/spinlock.h"
+#include "lib/one_test.h"
 
 #include <atomic>
 
@@ -82,36 +83,28 @@ class FirmwareMemory final : public PhysicalMemory {
 public:
     bool read(uint64_t address, void* out, size_t size) const override
     {
-        if (size == 0)
-            return true;
-        if (address + size < address || !allowed(address, size))
+        uint64_t end = address + size;
+        // Every refusal in one test (each branch is a translation block on the
+        // boot path, where firmware tables are read through here).
+        if (as_one_test((end < address) | !allowed(address, end)))
             return false;
-        auto* destination = static_cast<uint8_t*>(out);
-        if (address < page) {
-            if (!g_null_page_preserved)
-                return false;
-            size_t from_copy = size < page - address ? size : page - address;
-            std::memcpy(destination, g_null_page_copy + address, from_copy);
-            destination += from_copy;
-            address += from_copy;
-            size -= from_copy;
-        }
-        if (size)
-            std::memcpy(destination, reinterpret_cast<const void*>(address), size);
+        if (address < page) [[unlikely]]
+            return read_through_null_page(address, static_cast<uint8_t*>(out), size);
+        std::memcpy(out, reinterpret_cast<const void*>(address), size);
         return true;
     }
 
     const uint8_t* scan_view(uint64_t address, size_t size) const override
     {
-        if (address < page || address + size < address || !allowed(address, size))
+        uint64_t end = address + size;
+        if (as_one_test((address < page) | (end < address) | !allowed(address, end)))
             return nullptr;
         return reinterpret_cast<const uint8_t*>(address);
     }
 
 private:
-    static bool allowed(uint64_t address, uint64_t size)
+    static bool allowed(uint64_t address, uint64_t end)
     {
-        uint64_t end = address + size;
         if (end <= low_memory_end)
             return true;
         for (size_t i = 0; i < g_normalized_count; ++i) {
@@ -120,6 +113,19 @@ private:
                 return true;
         }
         return false;
+    }
+
+    // Page 0 is unmapped once the kernel's tables are up; what firmware left
+    // there (the BIOS data area, say) is read from the copy taken before.
+    [[gnu::cold, gnu::noinline]] static bool read_through_null_page(uint64_t address, uint8_t* destination, size_t size)
+    {
+        if (!g_null_page_preserved)
+            return false;
+        size_t from_copy = size < page - address ? size : page - address;
+        std::memcpy(destination, g_null_page_copy + address, from_copy);
+        if (size > from_copy)
+            std::memcpy(destination + from_copy, reinterpret_cast<const void*>(page), size - from_copy);
+        return true;
     }
 };
 FirmwareMemory g_firmware_memory;
@@ -242,9 +248,12 @@ void preserve_null_page()
 {
     // Physical page 0 is real memory here (still identity mapped); hide the
     // address from the compiler, which treats a null source as undefined.
+    // The size is hidden too, so this is a call to the memcpy the boot path
+    // runs anyway, not an inlined copy TCG would translate separately.
     uintptr_t page_zero = 0;
-    asm("" : "+r"(page_zero));
-    std::memcpy(g_null_page_copy, reinterpret_cast<const void*>(page_zero), page);
+    size_t size = page;
+    asm("" : "+r"(page_zero), "+r"(size));
+    std::memcpy(g_null_page_copy, reinterpret_cast<const void*>(page_zero), size);
     g_null_page_preserved = true;
 }
 

@@ -6,6 +6,7 @@
 #include "kernel/console.h"
 #include "kernel/kernel.h"
 #include "lib/log.h"
+#include "lib/one_test.h"
 
 #include <cstring>
 
@@ -20,7 +21,7 @@ public:
     [[gnu::always_inline]] bool read(uint64_t address, void* out, size_t size) const override
     {
         constexpr uint64_t limit = 4ull << 30;
-        if ((address >= limit) | (size > limit - address)) // one test, one block under TCG
+        if (as_one_test((address >= limit) | (size > limit - address)))
             return false;
         std::memcpy(out, reinterpret_cast<const void*>(address), size);
         return true;

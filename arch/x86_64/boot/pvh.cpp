@@ -1,6 +1,7 @@
 #include "arch/x86_64/boot/boot_protocols.h"
 #include "arch/x86_64/boot/protocol_structs.h"
 #include "lib/log.h"
+#include "lib/one_test.h"
 
 #include <iterator>
 
@@ -56,7 +57,7 @@ Result<void> convert_pvh(const PhysicalMemory& memory, uint64_t start_info_addre
     }
     info.acpi_rsdp = start.rsdp_paddr;
 
-    if ((start.version < 1) | (start.memmap_paddr == 0) | (start.memmap_entries == 0)) {
+    if (as_one_test((start.version < 1) | (start.memmap_paddr == 0) | (start.memmap_entries == 0))) {
         log::error("pvh: start info version {} carries no memory map", start.version);
         return Error::Unsupported;
     }
