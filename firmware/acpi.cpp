@@ -865,9 +865,18 @@ Result<void> parse_fadt(const PhysicalMemory& memory, uint64_t address, Platform
 
 void read_fadt(const PhysicalMemory& memory, PlatformInfo& info)
 {
-    if (info.fadt_read || info.fadt == 0)
+    if (info.fadt_read || info.root_table == 0)
         return;
-    if (!parse_fadt(memory, info.fadt, info))
+    RootTable root { info.root_table, info.root_table_extended, info.root_table_entries };
+    // A bad copy may be followed by a good one; whatever refused it logged why.
+    info.mcfg = find_table(memory, root, "MCFG").value_or(0);
+    uint64_t fadt = find_table(memory, root, "FACP").value_or(0);
+    if (fadt == 0) {
+        log::warn("acpi: no FADT; no ACPI power control");
+        info.fadt_read = true;
+        return;
+    }
+    if (!parse_fadt(memory, fadt, info))
         log::warn("acpi: FADT unusable; no ACPI power control");
 }
 
@@ -908,33 +917,29 @@ Result<void> discover_acpi(const PhysicalMemory& memory, uint64_t rsdp_hint, std
             found.rsdp.revision, oem.view(), std::string_view(root.extended ? "XSDT" : "RSDT"), root.address, root.entry_count);
     }
 
-    // One pass over the root table: the first valid FADT and MCFG are
-    // located (the FADT is read later, by read_fadt: nothing on the way to
-    // main needs it), the first MADT that parses is used. A bad copy may be
-    // followed by a good one; whatever refused it logged why.
+    info.root_table_extended = root.extended;
+    info.root_table_entries = root.entry_count;
+
+    // The first MADT that parses is used; a bad copy may be followed by a
+    // good one, and whatever refused it logged why. The FADT and MCFG are
+    // left to read_fadt: nothing on the way to main needs them.
     info.fadt_read = false;
+    info.fadt = 0;
+    info.mcfg = 0;
     bool madt_listed = false;
-    constexpr uint32_t madt_word = signature_word("APIC"), fadt_word = signature_word("FACP"), mcfg_word = signature_word("MCFG");
+    constexpr uint32_t madt_word = signature_word("APIC");
     for (uint64_t i = 0; i < root.entry_count; ++i) {
         auto target = root_entry(memory, root, i);
         if (!target)
             break;
-        uint32_t name = signature_at(memory, *target);
-        if (name == madt_word) {
-            madt_listed = true;
-            if (info.source != PlatformSource::Acpi && parse_madt(memory, *target, info))
-                info.source = PlatformSource::Acpi;
+        if (signature_at(memory, *target) != madt_word)
             continue;
+        madt_listed = true;
+        if (parse_madt(memory, *target, info)) {
+            info.source = PlatformSource::Acpi;
+            break;
         }
-        uint64_t* slot = name == fadt_word ? &info.fadt : name == mcfg_word ? &info.mcfg : nullptr;
-        if (!slot || *slot != 0)
-            continue;
-        TableCopy table;
-        if (table.load(memory, *target, name == fadt_word ? "FACP" : "MCFG"))
-            *slot = *target;
     }
-    if (info.fadt == 0)
-        log::warn("acpi: no FADT; no ACPI power control");
     if (!madt_listed)
         log::warn("acpi: no MADT");
     return ok();

@@ -253,10 +253,12 @@ Result<void> parse_madt(const PhysicalMemory& memory, uint64_t address, Platform
 // Sets info.fadt_read either way.
 Result<void> parse_fadt(const PhysicalMemory& memory, uint64_t address, PlatformInfo& info);
 
-// discover_acpi only locates the FADT; this parses the one it found, once,
-// for whoever first needs power registers or the DSDT (power-off, device
-// discovery, the platform log). A FADT that cannot be used is logged and
-// leaves info.fadt at 0 and no power registers.
+// What discover_acpi leaves for later, as nothing before main needs it:
+// locates the first valid FADT and MCFG in the root table and parses the
+// FADT, once, for whoever first needs power registers, the DSDT or PCI's
+// configuration space (power-off, device discovery, the platform log). A
+// FADT that cannot be used is logged and leaves info.fadt at 0 and no power
+// registers. Sets info.fadt_read.
 void read_fadt(const PhysicalMemory& memory, PlatformInfo& info);
 
 // Reads \_S5 from the DSDT the FADT names (reading the FADT first if need
@@ -274,9 +276,9 @@ Result<SleepType> find_s5_in_dsdt(const PhysicalMemory& memory, uint64_t address
 // The same scan over AML bytes already copied out (no header).
 Result<SleepType> find_s5_in_aml(std::span<const uint8_t> aml);
 
-// Finds the RSDP, reads the MADT and locates the FADT (read later, see
-// read_fadt) and MCFG. NotFound when there is no usable RSDP/root table. Sets
-// info.source = Acpi only when the MADT was usable.
+// Finds the RSDP and the root table and reads the first usable MADT; the
+// FADT and MCFG wait for read_fadt. NotFound when there is no usable
+// RSDP/root table. Sets info.source = Acpi only when the MADT was usable.
 Result<void> discover_acpi(const PhysicalMemory& memory, uint64_t rsdp_hint, std::span<const uint8_t> rsdp_copy,
     PlatformInfo& info);
 

@@ -115,6 +115,9 @@ struct PlatformInfo {
     // Physical addresses found (0 if absent); later work needs MCFG and the DSDT.
     uint64_t rsdp = 0; // 0 also when the RSDP came as a copy from the boot loader
     uint64_t root_table = 0; // the XSDT or RSDT actually used
+    bool root_table_extended = false; // XSDT: 64-bit entries
+    uint32_t root_table_entries = 0;
+    // The FADT and MCFG are located by acpi::read_fadt(), on first need.
     uint64_t madt = 0, fadt = 0, mcfg = 0;
     uint64_t dsdt = 0; // from the FADT: 0 until read_fadt()
     uint64_t mp_floating_pointer = 0;

@@ -775,16 +775,19 @@ TEST_F(AcpiTest, DiscoverAcpiOnQemuQ35)
     EXPECT_EQ(info.source, PlatformSource::Acpi);
     EXPECT_EQ(info.rsdp, m.rsdp);
     EXPECT_EQ(info.root_table, m.xsdt);
-    EXPECT_EQ(info.fadt, m.fadt);
+    EXPECT_TRUE(info.root_table_extended);
     EXPECT_EQ(info.madt, m.madt);
-    EXPECT_EQ(info.mcfg, m.mcfg);
     EXPECT_EQ(info.cpu_count, 2u);
-    // The FADT is located, not read, until something needs it.
+    // The FADT and MCFG are neither located nor read until something needs them.
     EXPECT_FALSE(info.fadt_read);
+    EXPECT_EQ(info.fadt, 0u);
+    EXPECT_EQ(info.mcfg, 0u);
     EXPECT_EQ(info.dsdt, 0u);
     EXPECT_FALSE(info.power.s5_available); // read only when a power-off needs it
-    ASSERT_TRUE(acpi::resolve_s5(m.memory, info)); // reads the FADT, then the DSDT
+    ASSERT_TRUE(acpi::resolve_s5(m.memory, info)); // finds and reads the FADT, then the DSDT
     EXPECT_TRUE(info.fadt_read);
+    EXPECT_EQ(info.fadt, m.fadt);
+    EXPECT_EQ(info.mcfg, m.mcfg);
     EXPECT_EQ(info.dsdt, m.dsdt);
     EXPECT_TRUE(info.power.s5_available);
     EXPECT_TRUE(log_contains("XSDT at"));
@@ -805,8 +808,8 @@ TEST_F(AcpiTest, ReadFadtParsesOnceAndABadOneLeavesNoPowerControl)
     EXPECT_EQ(info.fadt, m.fadt);
     m.memory.byte(m.fadt + 9) ^= 0x01;
 
-    // A FADT with a valid checksum but too short to use is located at boot
-    // and refused when read.
+    // A FADT with a valid checksum but too short to use is located and
+    // refused when read.
     clear_log();
     FadtBuilder short_fadt;
     short_fadt.length = 100;
@@ -814,7 +817,6 @@ TEST_F(AcpiTest, ReadFadtParsesOnceAndABadOneLeavesNoPowerControl)
     PlatformInfo corrupt;
     ASSERT_TRUE(acpi::discover_acpi(m.memory, 0, {}, corrupt));
     EXPECT_EQ(corrupt.source, PlatformSource::Acpi);
-    EXPECT_EQ(corrupt.fadt, m.fadt);
     acpi::read_fadt(m.memory, corrupt);
     EXPECT_TRUE(corrupt.fadt_read);
     EXPECT_EQ(corrupt.fadt, 0u);
@@ -836,6 +838,38 @@ TEST_F(AcpiTest, DiscoverAcpiWithoutAMadtLeavesTheSourceUnset)
     ASSERT_TRUE(acpi::resolve_s5(m.memory, info));
     EXPECT_TRUE(info.power.s5_available);
     EXPECT_TRUE(log_contains("no MADT"));
+}
+
+TEST_F(AcpiTest, ReadFadtTakesTheFirstValidCopyAndSaysWhenThereIsNone)
+{
+    // A corrupt FADT listed first, a good one after it: the good one is used.
+    Machine m = qemu_q35(1);
+    uint64_t bad_copy = m.fadt + 0x1000;
+    std::vector<uint8_t> header = m.memory.dump(m.fadt, 36);
+    uint32_t length = header[4] | header[5] << 8 | header[6] << 16 | uint32_t(header[7]) << 24;
+    m.memory.write(bad_copy, m.memory.dump(m.fadt, length));
+    m.memory.byte(bad_copy + 9) ^= 0x01; // checksum
+    m.memory.write(m.xsdt, xsdt({ bad_copy, m.fadt, m.madt, m.mcfg }));
+    PlatformInfo info;
+    ASSERT_TRUE(acpi::discover_acpi(m.memory, 0, {}, info));
+    acpi::read_fadt(m.memory, info);
+    EXPECT_EQ(info.fadt, m.fadt);
+    EXPECT_EQ(info.dsdt, m.dsdt);
+    EXPECT_TRUE(log_contains("checksum mismatch"));
+
+    // None listed: no power control, said once.
+    clear_log();
+    m.memory.write(m.xsdt, xsdt({ m.madt }));
+    PlatformInfo none;
+    ASSERT_TRUE(acpi::discover_acpi(m.memory, 0, {}, none));
+    acpi::read_fadt(m.memory, none);
+    EXPECT_TRUE(none.fadt_read);
+    EXPECT_EQ(none.fadt, 0u);
+    EXPECT_EQ(none.mcfg, 0u);
+    EXPECT_TRUE(log_contains("no FADT; no ACPI power control"));
+    clear_log();
+    acpi::read_fadt(m.memory, none);
+    EXPECT_FALSE(log_contains("no FADT"));
 }
 
 } // namespace

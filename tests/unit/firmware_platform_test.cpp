@@ -63,6 +63,8 @@ TEST_F(PlatformTest, QemuQ35UsesTheXsdtAndFindsMcfg)
     ASSERT_TRUE(result);
     EXPECT_EQ(result->source, PlatformSource::Acpi);
     EXPECT_EQ(result->root_table, m.xsdt);
+    EXPECT_EQ(result->mcfg, 0u); // located with the FADT, on first need
+    acpi::read_fadt(m.memory, *result);
     EXPECT_EQ(result->mcfg, m.mcfg);
     EXPECT_EQ(result->cpu_count, 8u);
 }
