@@ -3,6 +3,7 @@
 #include "firmware/table_access.h"
 #include "lib/format.h"
 #include "lib/log.h"
+#include "lib/one_test.h"
 
 #include <bit>
 #include <new>
@@ -368,31 +369,44 @@ bool is_supported_space(uint8_t space_id)
         || space_id == GenericAddress::pci_config;
 }
 
+// Says which of read_checked_header()'s checks on a readable header failed,
+// in the order a reader would apply them.
+[[gnu::cold, gnu::noinline]] Error diagnose_header(uint64_t address, std::string_view signature, const SdtHeader& header)
+{
+    auto name = printable(header.signature, sizeof(header.signature));
+    uint32_t length = header.length;
+    if (!signature.empty() && !signature_is(header.signature, signature))
+        log::warn("acpi: table at {:#x} has signature \"{}\", expected \"{}\"", address, name.view(),
+            printable(signature.data(), signature.size()).view());
+    else if (length < sizeof(SdtHeader))
+        log::warn("acpi: {} at {:#x}: length {} is shorter than the 36-byte header", name.view(), address, length);
+    else
+        log::warn("acpi: {} at {:#x}: length {} exceeds the {} byte limit", name.view(), address, length,
+            max_table_length);
+    return Error::Corrupt;
+}
+
 // Reads a table header into `header` and checks its signature (if not
 // empty) and length; the checksum is the caller's, over memory or over a copy.
 [[gnu::always_inline]] inline Result<void> read_checked_header(const PhysicalMemory& memory, uint64_t address, std::string_view signature, SdtHeader& header)
 {
-    // Names are made printable only for a warning: tables are read on the boot path.
-    auto expected = [signature] { return printable(signature.data(), signature.size()); };
     if (address == 0 || !read_object(memory, address, header)) {
-        log::warn("acpi: {} at {:#x} is not readable", expected().view(), address);
+        // Names are made printable only for a warning: tables are read on the boot path.
+        log::warn("acpi: {} at {:#x} is not readable", printable(signature.data(), signature.size()).view(), address);
         return Error::OutOfRange;
     }
-    auto name = [&header] { return printable(header.signature, sizeof(header.signature)); };
-    if (!signature.empty() && !signature_is(header.signature, signature)) {
-        log::warn("acpi: table at {:#x} has signature \"{}\", expected \"{}\"", address, name().view(), expected().view());
-        return Error::Corrupt;
-    }
+    // The signature as one word (no loop, no call; an empty one matches
+    // anything, one that is not four characters nothing) and every check in
+    // one test: each branch here would be a translation block on the boot
+    // path. diagnose_header() tells them apart.
+    uint32_t have;
+    __builtin_memcpy(&have, header.signature, sizeof(have));
+    uint32_t want = signature.empty() ? have : ~have;
+    if (signature.size() == sizeof(want))
+        __builtin_memcpy(&want, signature.data(), sizeof(want));
     uint32_t length = header.length;
-    if (length < sizeof(SdtHeader)) {
-        log::warn("acpi: {} at {:#x}: length {} is shorter than the 36-byte header", name().view(), address, length);
-        return Error::Corrupt;
-    }
-    if (length > max_table_length) {
-        log::warn("acpi: {} at {:#x}: length {} exceeds the {} byte limit", name().view(), address, length,
-            max_table_length);
-        return Error::Corrupt;
-    }
+    if (as_one_test((have != want) | (length < sizeof(SdtHeader)) | (length > max_table_length)))
+        return diagnose_header(address, signature, header);
     return ok();
 }
 
