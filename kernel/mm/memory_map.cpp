@@ -1,6 +1,7 @@
 #include "kernel/mm/memory_map.h"
 
 #include "lib/log.h"
+#include "lib/one_test.h"
 
 #include <cstdint>
 
@@ -62,18 +63,30 @@ bool append(std::span<MemoryRange> out, size_t& count, uint64_t base, uint64_t e
 // without overlaps and with known types: for those the result is the input
 // with zero-length entries dropped and touching same-type neighbours merged.
 // False as soon as an entry needs the sweep (which also does the logging), or
-// if `out` fills up (the sweep then produces the Full result).
+// if `out` fills up (the sweep then produces the Full result). It runs on
+// every boot, so each entry is judged in one test: under TCG every branch on
+// the boot path is a translation block of its own.
 bool copy_ordered_map(std::span<const MemoryRange> in, std::span<MemoryRange> out, size_t& count)
 {
     count = 0;
     uint64_t previous_end = 0;
+    MemoryType previous_type = MemoryType::Usable;
     for (const MemoryRange& range : in) {
         if (range.length == 0)
             continue;
-        Extent e = extent_of(range);
-        if (e.wrapped || !known_type(range.type) || e.base < previous_end || !append(out, count, e.base, e.end, range.type))
+        uint64_t end;
+        bool wrapped = __builtin_add_overflow(range.base, range.length, &end);
+        bool merges = (count != 0) & (range.base == previous_end) & (range.type == previous_type);
+        bool full = !merges & (count == out.size());
+        if (as_one_test(wrapped | !known_type(range.type) | (range.base < previous_end) | full))
             return false;
-        previous_end = e.end;
+        // Merging rewrites the previous entry with its old base.
+        size_t slot = count - merges;
+        uint64_t base = merges ? out[slot].base : range.base;
+        out[slot] = { base, end - base, range.type };
+        count = slot + 1;
+        previous_end = end;
+        previous_type = range.type;
     }
     return true;
 }
