@@ -332,7 +332,8 @@ uint64_t count_free_pages(std::span<const MemoryRange> normalized, std::span<con
     // branches, as it runs on every boot.
     constexpr uint64_t mask = PageAllocator::page_size - 1;
     constexpr uint64_t highest_page = all_ones & ~mask;
-    auto round_up = [](uint64_t x) { return x > highest_page ? highest_page : (x + mask) & ~mask; };
+    // Capped first, so the addition cannot wrap: the top page's start stays put.
+    auto round_up = [](uint64_t x) { return ((x < highest_page ? x : highest_page) + mask) & ~mask; };
     uint64_t top = limit & ~mask;
     uint64_t free = 0;
     for (const MemoryRange& range : normalized) {
@@ -344,7 +345,9 @@ uint64_t count_free_pages(std::span<const MemoryRange> normalized, std::span<con
         uint64_t position = first;
         for (const MemoryRange& taken : excluded) {
             uint64_t taken_first = taken.base & ~mask;
-            uint64_t taken_last = taken.length == 0 ? taken_first : round_up(saturating_end(taken.base, taken.length));
+            // Both computed, then one chosen: a select, not a branch.
+            uint64_t taken_rounded = round_up(saturating_end(taken.base, taken.length));
+            uint64_t taken_last = taken.length == 0 ? taken_first : taken_rounded;
             uint64_t gap_end = std::max(taken_first, position);
             uint64_t covered_end = std::min(taken_last, last);
             if (gap_end < covered_end) {

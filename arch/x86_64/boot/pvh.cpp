@@ -3,17 +3,18 @@
 #include "lib/log.h"
 #include "lib/one_test.h"
 
+#include <algorithm>
 #include <iterator>
 
 namespace skiff::boot {
 
 MemoryType memory_type_from_e820(uint32_t type)
 {
-    // 0, 2 and anything unknown are reserved. A lookup rather than a switch:
-    // no branch per memory-map entry on the boot path.
+    // 0, 2 and anything unknown (clamped to the last slot) are reserved. A
+    // lookup rather than a switch: no branch per memory-map entry on the boot path.
     static constexpr MemoryType types[] = { MemoryType::Reserved, MemoryType::Usable, MemoryType::Reserved,
-        MemoryType::AcpiReclaimable, MemoryType::AcpiNvs, MemoryType::Unusable };
-    return types[type < std::size(types) ? type : 0];
+        MemoryType::AcpiReclaimable, MemoryType::AcpiNvs, MemoryType::Unusable, MemoryType::Reserved };
+    return types[std::min<uint32_t>(type, std::size(types) - 1)];
 }
 
 namespace {
