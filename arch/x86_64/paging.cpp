@@ -2,6 +2,7 @@
 
 #include "arch/x86_64/cpu.h"
 #include "lib/log.h"
+#include "lib/one_test.h"
 #include "lib/spinlock.h"
 
 namespace skiff::x86 {
@@ -29,7 +30,7 @@ uint64_t leaf_bits(PageFlags flags)
 {
     uint64_t bits = present | (uint64_t(flags.writable) * writable);
     bits |= uint64_t(!flags.executable & g_nx) * no_execute;
-    bits |= uint64_t(flags.cache == Cache::Uncached) * (cache_disable | write_through);
+    bits |= uint64_t(as_one_test(flags.cache == Cache::Uncached)) * (cache_disable | write_through);
     return bits;
 }
 
@@ -85,14 +86,14 @@ Result<uint64_t*> AddressSpace::table_for(uint64_t address, int level)
 
 Result<void> AddressSpace::identity_map(uint64_t address, uint64_t size, PageFlags flags)
 {
-    if ((((address | size) & (small_page - 1)) != 0) | (address >= max_physical) | (size > max_physical - address)) {
+    if (as_one_test((((address | size) & (small_page - 1)) != 0) | (address >= max_physical) | (size > max_physical - address))) {
         log::error("paging: refusing to map {:#x}+{:#x}: misaligned or beyond physical space", address, size);
         return Error::InvalidArgument;
     }
     uint64_t bits = leaf_bits(flags);
     uint64_t end = address + size;
     while (address < end) {
-        if ((address & (big_page - 1)) == 0 && end - address >= big_page) {
+        if (as_one_test(((address & (big_page - 1)) == 0) & (end - address >= big_page))) {
             uint64_t* directory = TRY(table_for(address, 2));
             // A previous split leaves a page table here; a 2 MiB remap
             // supersedes it (its page is not reclaimed: rare, small).
