@@ -650,26 +650,33 @@ Result<Rsdp> parse_rsdp(std::span<const uint8_t> bytes)
     return validate_rsdp(buffer, available, 0);
 }
 
+// The revision 2 size, else the ACPI 1.0 size, for an RSDP too close to the
+// end of readable memory for read_rsdp's whole read. Returns the bytes read
+// (the rest of `buffer` zero), 0 if not even the 1.0 structure is readable.
+[[gnu::cold, gnu::noinline]] static size_t read_short_rsdp(const PhysicalMemory& memory, uint64_t address,
+    uint8_t (&buffer)[max_rsdp_length])
+{
+    for (size_t length : { sizeof(RsdpLayout), size_t(rsdp_v1_length) }) {
+        __builtin_memset(buffer, 0, sizeof(buffer));
+        if (range_fits(address, length) && memory.read(address, buffer, length))
+            return length;
+    }
+    return 0;
+}
+
 Result<Rsdp> read_rsdp(const PhysicalMemory& memory, uint64_t address)
 {
-    // Read as a revision 2 structure in one go; only an RSDP at the very end
-    // of readable memory needs the second, ACPI 1.0-sized, attempt.
+    // All an RSDP may claim, read in one go; only one near the end of
+    // readable memory needs the shorter attempts. validate_rsdp judges the
+    // claimed length against what was read.
     uint8_t buffer[max_rsdp_length] = {};
-    size_t available = sizeof(RsdpLayout);
-    // The range check covers the longest claim read below.
-    if (!range_fits(address, sizeof(buffer)) || !memory.read(address, buffer, available)) {
-        available = rsdp_v1_length;
-        if (!range_fits(address, available) || !memory.read(address, buffer, available)) {
+    size_t available = sizeof(buffer);
+    if (!range_fits(address, available) || !memory.read(address, buffer, available)) [[unlikely]] {
+        available = read_short_rsdp(memory, address, buffer);
+        if (available == 0) {
             log::warn("acpi: RSDP at {:#x} is not readable", address);
             return Error::OutOfRange;
         }
-        __builtin_memset(buffer + rsdp_v1_length, 0, sizeof(RsdpLayout) - rsdp_v1_length);
-    } else if (buffer[offsetof(RsdpLayout, revision)] >= 2) {
-        // Offer the bytes a longer RSDP claims; validate_rsdp judges the claim.
-        uint32_t length;
-        __builtin_memcpy(&length, buffer + offsetof(RsdpLayout, length), sizeof(length));
-        if (length > available && length <= sizeof(buffer) && memory.read(address, buffer, length))
-            available = length;
     }
     return validate_rsdp(buffer, available, address);
 }

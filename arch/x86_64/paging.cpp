@@ -43,7 +43,9 @@ bool nx_supported() { return g_nx; }
 
 void enable_nx_if_supported()
 {
-    if (cpuid(0x80000000).eax >= 0x80000001 && (cpuid(0x80000001).edx & (1u << 20))) {
+    // Leaf 0x80000001 exists on every CPU running this code: long mode is
+    // announced there.
+    if (cpuid(0x80000001).edx & (1u << 20)) {
         wrmsr(msr::efer, rdmsr(msr::efer) | (1ull << 11));
         g_nx = true;
     }
