@@ -193,7 +193,7 @@ Result<void> init(const BootInfo& boot_info, bool heap_debug_checks)
     }
     // The null page, the image and (placed above both) a bitmap outside the
     // image are in address order; only boot modules can fall anywhere.
-    if (boot_info.module_count != 0 || reinterpret_cast<uint64_t>(bitmap) < image_start)
+    if (as_one_test((boot_info.module_count != 0) | (reinterpret_cast<uint64_t>(bitmap) < image_start)))
         sort_by_base({ excluded, excluded_count });
     g_excluded_count = excluded_count;
     g_bitmap = bitmap;
@@ -219,7 +219,7 @@ bool mapped_at_boot(const MemoryRange& range)
     // unknown type) only below 4 GiB, where firmware tables and devices live.
     constexpr uint64_t four_gib = 4ull << 30;
     static_assert(MemoryType::Usable < MemoryType::AcpiNvs && MemoryType::AcpiReclaimable < MemoryType::AcpiNvs);
-    return (range.type <= MemoryType::AcpiNvs) | (range.end() <= four_gib);
+    return as_one_test((range.type <= MemoryType::AcpiNvs) | (range.end() <= four_gib));
 }
 
 std::span<const MemoryRange> boot_mapped_ranges() { return { g_boot_mapped, g_boot_mapped_count }; }
